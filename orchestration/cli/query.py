@@ -1,0 +1,53 @@
+"""`cdp sql`: ask the warehouse anything."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.cli.app import app
+from orchestration.settings import warehouse_path
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL to run against the warehouse (read-only)."),
+    csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array of objects."),
+    max_rows: int = typer.Option(100, help="Rows shown in the table view."),
+) -> None:
+    """Run SQL against the warehouse and print the result."""
+    path = warehouse_path()
+    if not path.exists():
+        typer.echo(f"No warehouse at {path} yet: run `cdp ingest` or `cdp demo` first.", err=True)
+        raise typer.Exit(1)
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            relation = con.sql(query)
+        except duckdb.Error as error:
+            typer.echo(f"SQL error: {error}", err=True)
+            raise typer.Exit(1) from error
+        if relation is None:
+            return
+        columns, rows = relation.columns, relation.fetchall()
+    if csv:
+        import csv as csv_module
+
+        writer = csv_module.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif as_json:
+        typer.echo(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, indent=2))
+    else:
+        table = Table(*columns)
+        for row in rows[:max_rows]:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        console = Console()
+        console.print(table)
+        if len(rows) > max_rows:
+            console.print(f"{len(rows)} rows, first {max_rows} shown (use --csv or --json for all)")

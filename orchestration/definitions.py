@@ -1,0 +1,25 @@
+"""Assembles the code location; every piece comes from its own module."""
+
+import dagster as dg
+
+from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.ingestion import raw_events
+from orchestration.assets.reverse_etl import build_sync_assets
+from orchestration.project import ensure_manifest
+from orchestration.resources import build_resources
+from orchestration.schedules import build_schedules, ingestion_job
+from orchestration.sensors import build_sensors
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    ensure_manifest()
+    dbt_models = build_dbt_assets()
+    load_job = ingestion_job()
+    return dg.Definitions(
+        assets=[raw_events, dbt_models, *build_sync_assets(dbt_models)],
+        jobs=[load_job],
+        schedules=build_schedules(),
+        sensors=build_sensors(load_job),
+        resources=build_resources(),
+    )

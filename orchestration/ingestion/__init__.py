@@ -1,0 +1,1 @@
+"""Loading Segment-spec events from the landing zone into the warehouse."""

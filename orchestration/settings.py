@@ -1,0 +1,32 @@
+"""Where everything lives on disk. Read at call time, never at import, so tests can point CDP_HOME anywhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def cdp_home() -> Path:
+    """The CDP home folder (`CDP_HOME`, default `./.cdp`), created on first use."""
+    home = Path(os.environ.get("CDP_HOME", ".cdp")).expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def warehouse_path() -> Path:
+    return cdp_home() / "warehouse.duckdb"
+
+
+def landing_dir() -> Path:
+    path = cdp_home() / "landing"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def destinations_file() -> Path:
+    """`destinations.yml`: `$CDP_DESTINATIONS` if set, else the one in CDP_HOME."""
+    explicit = os.environ.get("CDP_DESTINATIONS")
+    return Path(explicit).expanduser().resolve() if explicit else cdp_home() / "destinations.yml"
