@@ -8,6 +8,18 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from orchestration.ingestion.layouts import day_of, source_of
+
+__all__ = [
+    "day_of",
+    "event_files",
+    "is_event_file",
+    "land_files",
+    "landed_days",
+    "partition_folder",
+    "source_of",
+]
+
 EVENT_FILE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".gz", ".parquet")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -31,23 +43,6 @@ def event_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def day_of(path: Path, default: dt.date) -> dt.date:
-    """The landing day of a file: the nearest `YYYY-MM-DD` folder above it, else `default`."""
-    for part in reversed(path.parent.parts):
-        if _DAY.match(part):
-            return dt.date.fromisoformat(part)
-    return default
-
-
-def source_of(path: Path) -> str:
-    """The source a file belongs to: the folder right below its day folder, else its parent folder."""
-    parts = path.parent.parts
-    for i, part in enumerate(parts):
-        if _DAY.match(part) and i + 1 < len(parts):
-            return parts[i + 1]
-    return path.parent.name or "default"
-
-
 def partition_folder(landing: Path, day: dt.date) -> Path:
     return landing / day.isoformat()
 
@@ -56,6 +51,9 @@ def land_files(
     paths: Iterable[Path], landing: Path, today: dt.date | None = None
 ) -> dict[dt.date, list[Path]]:
     """Copy event files into the landing zone, keeping day and source, and return them by day.
+
+    The day and source come from the file's folders (landing layout or a Segment/RudderStack export
+    layout, see `layouts`); files outside any dated folder land on `today`.
 
     Copies go through a temporary name and an atomic rename, so a half-copied file is never loaded.
     A file already landed with the same name and size is not copied again.
@@ -67,7 +65,9 @@ def land_files(
         target_dir = partition_folder(landing, day) / source_of(path)
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / path.name
-        if not (target.exists() and target.stat().st_size == path.stat().st_size):
+        if target.exists() and target.samefile(path):
+            pass  # already in the landing zone (e.g. `cdp ingest` of a landed folder)
+        elif not (target.exists() and target.stat().st_size == path.stat().st_size):
             tmp = target_dir / f".{path.name}.tmp"
             shutil.copyfile(path, tmp)
             tmp.replace(target)

@@ -1,114 +1,119 @@
-"""Set-based loading of landed event files into `raw_events`, with every bad line quarantined.
+"""Set-based loading of landed event files into `raw_events`, every bad record quarantined with a reason.
 
-All work is SQL inside DuckDB: the files are read as lines, parsed and validated in one statement,
-and split into accepted and rejected rows. Python only lists files.
+DuckDB reads, parses and validates the files; Python only lists files and picks a path for each.
+
+- Fast path (JSON lines): one `read_ndjson` statement over all the files inserts straight into
+  `raw_events`, in one transaction. It accepts only what the exact path would accept; the first record
+  it is not sure of (bad JSON, a wrong type, a missing id, a duplicate) raises, the transaction rolls
+  back, and the files are retried one by one, so only the files holding such a record leave it.
+- Exact path: every record as text with its physical line number (`read_csv` lines, `{"batch": [...]}`
+  items via `read_json_objects`, Parquet rows via `read_parquet`), staged in a temp table with a reason
+  per bad record, then accepted rows to `raw_events` and the rest to `rejected_events`. A file DuckDB
+  cannot read at all (a truncated gzip, invalid UTF-8) has its readable part decoded in bulk in Python
+  (`formats.salvage`) and the damage recorded.
+
+Each transaction also writes the files it covers to `loaded_files`, so loading a file twice adds
+nothing, and a load killed half-way is rerun from the first file not committed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
-from orchestration.ingestion.landing import source_of
+from orchestration.ingestion.formats import FileFormat, salvage, sniff_format
+from orchestration.ingestion.layouts import source_of
 from orchestration.ingestion.schema import ensure_ingestion_tables
+from orchestration.ingestion.validation import (
+    CORRECTED_TIMESTAMP,
+    FAST_PATH_SELECT,
+    FUTURE_TOLERANCE,
+    STAGE_COLUMNS,
+    fields_from_raw,
+    staging_select,
+)
 
-MAX_EVENT_BYTES = 32 * 1024
-# Events stamped further ahead than this are kept but flagged, not trusted.
-FUTURE_TOLERANCE = "1 day"
-SEGMENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+__all__ = ["LoadResult", "load_files"]
 
+# What DuckDB raises for a file it cannot take (I/O, gzip, encoding, JSON, `error()`), as opposed to
+# our own bugs (binder errors), which must surface.
+_UNREADABLE = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
 
-@dataclass(frozen=True)
-class LoadResult:
-    files: int
-    accepted: int
-    rejected: int
+# Strict: a line DuckDB cannot take whole (too long, invalid UTF-8, a stray \x01) fails the read and
+# sends the file to the salvage path, rather than being cut or dropped.
+_READ_LINES = """
+select filename as source_file, null::bigint as line_number, raw, false as repaired,
+    null::varchar as batch_sent_at, null::json as batch_context
+from read_csv(
+    $files, columns = {'raw': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '',
+    auto_detect = false, filename = true, strict_mode = true
+)
+"""
 
-
-_PARSE_SQL = f"""
-create or replace temp table _incoming as
-with lines as (
-    select
-        filename as source_file,
-        row_number() over (partition by filename) as line_number,
-        raw
-    from read_csv(
-        $files, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '',
-        auto_detect = false, filename = true, strict_mode = false, null_padding = true
-    )
+_READ_DOCUMENT = """
+with documents as (
+    select filename as source_file, json as document
+    from read_json_objects($files, format = 'unstructured', filename = true, maximum_object_size = 1073741824)
 ),
-parsed as (
-    select
-        *,
-        json_valid(raw) as is_json,
-        case when json_valid(raw) then raw::json end as j
-    from lines
-),
-fields as (
+shaped as (
     select
         source_file,
-        line_number,
-        raw,
-        is_json,
-        j,
-        j ->> 'messageId' as message_id,
-        lower(j ->> 'type') as type,
-        j ->> 'event' as event,
-        j ->> 'name' as name,
-        nullif(trim(coalesce(j ->> 'userId', j ->> 'user_id')), '') as user_id,
-        nullif(trim(coalesce(j ->> 'anonymousId', j ->> 'anonymous_id')), '') as anonymous_id,
-        nullif(trim(j ->> 'previousId'), '') as previous_id,
-        nullif(trim(j ->> 'groupId'), '') as group_id,
-        timezone('UTC', try_cast(j ->> 'timestamp' as timestamptz)) as ts,
-        timezone('UTC', try_cast(j ->> 'originalTimestamp' as timestamptz)) as original_ts,
-        timezone('UTC', try_cast(j ->> 'sentAt' as timestamptz)) as sent_at,
-        timezone('UTC', try_cast(j ->> 'receivedAt' as timestamptz)) as received_at,
-        j -> 'properties' as properties,
-        j -> 'traits' as traits,
-        j -> 'context' as context
-    from parsed
-),
-checked as (
-    select
-        *,
+        json_type(document -> 'batch') = 'ARRAY' as is_batch,
         case
-            when raw is null or trim(raw) = '' then 'empty line'
-            when strlen(raw) > {MAX_EVENT_BYTES} then 'event larger than 32 KB'
-            when not is_json then 'not valid JSON'
-            when json_type(j) <> 'OBJECT' then 'not a JSON object'
-            when message_id is null then 'missing messageId'
-            when type is null then 'missing type'
-            when type not in {SEGMENT_TYPES} then 'unknown type ' || type
-            when user_id is null and anonymous_id is null then 'missing userId and anonymousId'
-            when type = 'track' and nullif(trim(event), '') is null then 'track without event'
-            when type = 'alias' and previous_id is null then 'alias without previousId'
-            when type = 'group' and group_id is null then 'group without groupId'
-            when coalesce(ts, original_ts, received_at) is null then 'missing or unparseable timestamp'
-        end as reason
-    from fields
+            when json_type(document) = 'ARRAY' then document
+            when json_type(document -> 'batch') = 'ARRAY' then document -> 'batch'
+            else json_array(document)
+        end as records,
+        case when is_batch then document ->> 'sentAt' end as batch_sent_at,
+        case when is_batch and json_type(document -> 'context') = 'OBJECT' then document -> 'context' end
+            as batch_context
+    from documents
+),
+items as (
+    select *, json_transform(records, '["JSON"]') as record_list from shaped
 )
-select * from checked
-"""
-
-_DEDUP_SQL = """
-create or replace temp table _incoming_ranked as
 select
-    *,
-    case
-        when reason is null and (
-            row_number() over (partition by message_id order by source_file, line_number) > 1
-            or message_id in (select message_id from raw_events)
-        ) then 'duplicate messageId (already loaded)'
-        else reason
-    end as final_reason
-from _incoming
+    source_file,
+    generate_subscripts(record_list, 1) as line_number,
+    unnest(record_list)::varchar as raw,
+    false as repaired,
+    batch_sent_at,
+    batch_context
+from items
 """
 
-_INSERT_ACCEPTED_SQL = f"""
+_READ_SALVAGED = """
+select source_file, line_number, raw, true as repaired, null::varchar as batch_sent_at, null::json as batch_context
+from _salvaged
+"""
+
+# Warehouse column names (snake_case) that Segment-spec JSON spells in camelCase.
+_PARQUET_RENAMES = {
+    "message_id": "messageId",
+    "user_id": "userId",
+    "anonymous_id": "anonymousId",
+    "previous_id": "previousId",
+    "group_id": "groupId",
+    "original_timestamp": "originalTimestamp",
+    "sent_at": "sentAt",
+    "received_at": "receivedAt",
+}
+_JSON_COLUMNS = ("properties", "traits", "context")
+
+
+def _raw_events_insert(accepted_sql: str) -> str:
+    """INSERT into `raw_events` from a relation of validated records (staging column names)."""
+    return f"""
 insert into raw_events
+with accepted as (
+    select a.*, {CORRECTED_TIMESTAMP} as corrected from ({accepted_sql}) a
+)
 select
     message_id,
     type,
@@ -118,80 +123,367 @@ select
     anonymous_id,
     previous_id,
     group_id,
-    -- Segment's clock-skew correction: trust the server's receivedAt, shifted by the device's send delay.
+    -- A far-future stamp is not trusted: the time the event reached us stands in for it.
     case
-        when sent_at is not null and received_at is not null and coalesce(original_ts, ts) is not null
-            then received_at - (sent_at - coalesce(original_ts, ts))
-        else coalesce(ts, original_ts, received_at)
+        when corrected > $now + interval '{FUTURE_TOLERANCE}'
+            then case when received_at <= $now + interval '{FUTURE_TOLERANCE}' then received_at else $now end
+        else corrected
     end as "timestamp",
-    original_ts,
+    coalesce(original_timestamp, "timestamp") as original_timestamp,
     sent_at,
     received_at,
     properties,
     traits,
     context,
-    file_sources.source,
+    f.source,
     $partition_date as event_date,
-    coalesce(ts, original_ts, received_at) > now()::timestamp + interval '{FUTURE_TOLERANCE}',
+    corrected > $now + interval '{FUTURE_TOLERANCE}' as is_future_timestamp,
     source_file,
     line_number,
-    $loaded_at
-from _incoming_ranked
-join file_sources using (source_file)
-where final_reason is null
-"""
-
-_INSERT_REJECTED_SQL = """
-insert into rejected_events
-select raw, final_reason, source_file, line_number, $loaded_at
-from _incoming_ranked
-where final_reason is not null and not (final_reason = 'empty line' and coalesce(raw, '') = '')
+    $now as loaded_at
+from accepted
+join _file_sources f using (source_file)
 """
 
 
-def load_files(con: duckdb.DuckDBPyConnection, files: list[Path], partition_date: dt.date) -> LoadResult:
-    """Load files not loaded before; accepted rows go to `raw_events`, bad ones to `rejected_events`.
+_FAST_INSERT = _raw_events_insert(
+    f"""
+    select * exclude (approx_bytes, has_nested_id, has_non_object), null::bigint as line_number
+    from ({FAST_PATH_SELECT})
+    where case
+        when message_id in (select message_id from raw_events) then error('a record is a duplicate')
+        else true
+    end
+    """
+)
 
-    One transaction per call: an interrupted load leaves nothing behind and is simply run again.
+_FAST_REPEATS = """
+select count(*) from (
+    select message_id from raw_events
+    where loaded_at = $now and source_file in (select source_file from _file_sources)
+    group by message_id having count(*) > 1
+)
+"""
+
+# Records were appended in file order, so a record's place in its file follows from its row id.
+# (The JSON reader skips blank lines, so in a file with blank lines this counts records, not lines.)
+_FAST_LINE_NUMBERS = """
+update raw_events
+set line_number = raw_events.rowid - firsts.first_rid + 1
+from (
+    select source_file, min(rowid) as first_rid from raw_events
+    where loaded_at = $now and source_file in (select source_file from _file_sources)
+    group by source_file
+) firsts
+where raw_events.loaded_at = $now and raw_events.source_file = firsts.source_file
+"""
+
+_FAST_LOADED_FILES = """
+insert into loaded_files (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at)
+select f.source_file, $partition_date, f.size_bytes, count(r.source_file), 0, $now
+from _file_sources f
+left join (select source_file from raw_events where loaded_at = $now) r using (source_file)
+group by all
+"""
+
+_STARTS = """
+create or replace temp table _starts as
+select source_file, min(rowid) as first_rid from _incoming where line_number is null group by source_file
+"""
+
+# Lines read by `read_csv` have no number: their row order is file order, so it follows from the row id.
+_STAGED_VIEW = """
+create or replace temp view _staged as
+select
+    i.rowid as rid,
+    i.* exclude (line_number),
+    coalesce(i.line_number, i.rowid - s.first_rid + 1) as line_number
+from _incoming i
+left join _starts s on i.line_number is null and i.source_file = s.source_file
+"""
+
+_DUPLICATES = """
+create or replace temp table _duplicates as
+with candidates as (
+    select rowid as rid, message_id from _incoming where reason is null and not blank
+),
+already_loaded as (
+    select c.rid, null::bigint as first_rid,
+        any_value(r.source_file || coalesce(' line ' || r.line_number, '')) as loaded_from
+    from candidates c join raw_events r on c.message_id = r.message_id
+    group by c.rid
+),
+repeats as (
+    select message_id, min(rid) as first_rid from candidates group by message_id having count(*) > 1
+)
+select * from already_loaded
+union all
+select c.rid, p.first_rid, null
+from candidates c join repeats p using (message_id)
+where c.rid <> p.first_rid and c.rid not in (select rid from already_loaded)
+"""
+
+_EXACT_INSERT = _raw_events_insert(
+    """
+    select * rename (ts as "timestamp", original_ts as original_timestamp)
+    from _staged
+    where reason is null and not blank and rid not in (select rid from _duplicates)
+    """
+)
+
+_EXACT_REJECTED = """
+insert into rejected_events (raw, reason, source_file, line_number, rejected_at)
+select replace(raw, chr(64976), chr(65533)), reason, source_file, line_number, $now
+from _staged where reason is not null
+union all
+select
+    s.raw,
+    case
+        when d.loaded_from is not null then 'duplicate messageId: already loaded from ' || d.loaded_from
+        else 'duplicate messageId: first seen in ' || f.source_file || ' line ' || f.line_number
+    end,
+    s.source_file,
+    s.line_number,
+    $now
+from _duplicates d
+join _staged s on s.rid = d.rid
+left join _staged f on f.rid = d.first_rid
+"""
+
+_EXACT_LOADED_FILES = """
+insert into loaded_files (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at)
+select f.source_file, $partition_date, f.size_bytes,
+    count(*) filter (where i.reason is null and not i.blank and d.rid is null),
+    count(*) filter (where i.reason is not null or d.rid is not null),
+    $now
+from _file_sources f
+left join _incoming i using (source_file)
+left join _duplicates d on d.rid = i.rowid
+group by all
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    files: int
+    accepted: int
+    rejected: int
+
+    def __add__(self, other: LoadResult) -> LoadResult:
+        return LoadResult(
+            self.files + other.files, self.accepted + other.accepted, self.rejected + other.rejected
+        )
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    con.execute(
+        "create or replace temp table _file_sources as "
+        "select unnest($files) as source_file, unnest($sources) as source, unnest($sizes) as size_bytes",
+        {
+            "files": files,
+            "sources": [source_of(Path(f)) for f in files],
+            "sizes": [Path(f).stat().st_size for f in files],
+        },
+    )
+
+
+def _totals(con: duckdb.DuckDBPyConnection, files: list[str]) -> LoadResult:
+    accepted, rejected = con.execute(
+        "select sum(events_loaded), sum(events_rejected) from loaded_files where source_file in "
+        "(select unnest($files))",
+        {"files": files},
+    ).fetchone()
+    return LoadResult(files=len(files), accepted=int(accepted or 0), rejected=int(rejected or 0))
+
+
+# -- fast path ------------------------------------------------------------------------------------
+
+
+def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -> bool:
+    """Load clean JSON-lines files in one transaction; False (nothing written) if any record is not."""
+    _set_file_sources(con, files)
+    con.execute("begin transaction")
+    try:
+        con.execute(_FAST_INSERT, {**params, "files": files})
+        (repeats,) = con.execute(_FAST_REPEATS, {"now": params["now"]}).fetchone()
+        if repeats:
+            con.execute("rollback")  # a messageId twice in this load: the exact path says where
+            return False
+        con.execute(_FAST_LINE_NUMBERS, {"now": params["now"]})
+        con.execute(_FAST_LOADED_FILES, params)
+        con.execute("commit")
+        return True
+    except _UNREADABLE:
+        con.execute("rollback")
+        return False
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+# -- exact path -----------------------------------------------------------------------------------
+
+
+def _stage(con: duckdb.DuckDBPyConnection, lines_sql: str, files: list[str]) -> None:
+    con.execute(f"insert into _incoming {staging_select(fields_from_raw(lines_sql))}", {"files": files})
+
+
+def _quarantine_file(
+    con: duckdb.DuckDBPyConnection, file: str, reason: str, raw: str | None, line: int | None
+) -> None:
+    """A file-level problem: one rejected row for what could not be read."""
+    con.execute(
+        "insert into _incoming (source_file, line_number, raw, blank, reason) values ($f, $line, $raw, false, $r)",
+        {"f": file, "line": line, "raw": raw, "r": reason},
+    )
+
+
+def _stage_salvaged(con: duckdb.DuckDBPyConnection, file: str) -> None:
+    """The readable lines of a file DuckDB could not read, and a record of the damage."""
+    salvaged = salvage(Path(file))
+    count = len(salvaged.lines)
+    _salvaged = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+        {
+            "source_file": pa.array([file] * count, pa.string()),
+            "line_number": pa.array(np.arange(1, count + 1, dtype=np.int64)),
+            "raw": pa.array(salvaged.lines, pa.string()),
+        }
+    )
+    con.register("_salvaged", _salvaged)
+    try:
+        con.execute(f"insert into _incoming {staging_select(fields_from_raw(_READ_SALVAGED))}")
+    finally:
+        con.unregister("_salvaged")
+    if salvaged.damage:
+        _quarantine_file(
+            con,
+            file,
+            f"{salvaged.damage}: the events after line {count} could not be read",
+            salvaged.partial_line,
+            count + 1,
+        )
+
+
+def _stage_json_lines(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    if not files:
+        return
+    try:
+        _stage(con, _READ_LINES, files)
+        return
+    except _UNREADABLE:
+        pass  # one unreadable file fails the statement: read them one by one
+    for file in files:
+        try:
+            _stage(con, _READ_LINES, [file])
+        except _UNREADABLE:
+            _stage_salvaged(con, file)
+
+
+def _stage_documents(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    for file in files:
+        try:
+            _stage(con, _READ_DOCUMENT, [file])
+        except _UNREADABLE as error:
+            text = salvage(Path(file))
+            _quarantine_file(
+                con,
+                file,
+                f"the file is neither JSON lines nor one valid JSON document: {_first_line(error)}",
+                "\n".join(text.lines),
+                None,
+            )
+
+
+def _parquet_lines_sql(con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
+    described = con.execute(
+        "select column_name, column_type from (describe select * from read_parquet($files, union_by_name = true))",
+        {"files": files},
+    ).fetchall()
+    members = []
+    for column, column_type in described:
+        key = _PARQUET_RENAMES.get(column, column).replace("'", "''")
+        value = '"' + column.replace('"', '""') + '"'
+        if column in _JSON_COLUMNS and column_type == "VARCHAR":
+            value = f"try_cast({value} as json)"  # JSON kept as text in the Parquet file
+        members.append(f"'{key}': {value}")
+    return f"""
+        select filename as source_file, file_row_number + 1 as line_number,
+            to_json({{{", ".join(members)}}})::varchar as raw, false as repaired,
+            null::varchar as batch_sent_at, null::json as batch_context
+        from read_parquet($files, union_by_name = true, filename = true, file_row_number = true)
+    """
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    for file in files:
+        try:
+            _stage(con, _parquet_lines_sql(con, [file]), [file])
+        except _UNREADABLE as error:
+            _quarantine_file(con, file, f"not a readable Parquet file: {_first_line(error)}", None, None)
+
+
+def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list[str]], params: dict) -> None:
+    files = [f for group in by_format.values() for f in group]
+    if not files:
+        return
+    _set_file_sources(con, files)
+    con.execute(f"create or replace temp table _incoming ({STAGE_COLUMNS})")
+    # Staging reads files outside the transaction: a file that fails to read costs a retry, not the load.
+    _stage_json_lines(con, by_format.get(FileFormat.JSON_LINES, []))
+    _stage_documents(con, by_format.get(FileFormat.JSON_DOCUMENT, []))
+    _stage_parquet(con, by_format.get(FileFormat.PARQUET, []))
+    con.execute(_STARTS)
+    con.execute(_STAGED_VIEW)
+    con.execute("begin transaction")
+    try:
+        con.execute(_DUPLICATES)
+        con.execute(_EXACT_INSERT, params)
+        con.execute(_EXACT_REJECTED, {"now": params["now"]})
+        con.execute(_EXACT_LOADED_FILES, params)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    files: Iterable[Path],
+    partition_date: dt.date,
+    now: dt.datetime | None = None,
+) -> LoadResult:
+    """Load the files not loaded before: good events to `raw_events`, the rest to `rejected_events`.
+
+    A duplicate (a `messageId` already in `raw_events`, or seen earlier in this load) is rejected with
+    the place the first copy came from. `now` (naive UTC) is the load time: `loaded_at`, and the line
+    past which a timestamp counts as far in the future.
     """
     ensure_ingestion_tables(con)
     done = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
-    todo = [str(f) for f in files if str(f) not in done]
+    todo = list(dict.fromkeys(str(f) for f in files if str(f) not in done))
     if not todo:
         return LoadResult(files=0, accepted=0, rejected=0)
-    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    sources = [source_of(Path(f)) for f in todo]
-    con.execute("begin transaction")
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    params = {"now": now, "partition_date": partition_date}
+    by_format: dict[FileFormat, list[str]] = {fmt: [] for fmt in FileFormat}
+    for file in todo:
+        by_format[sniff_format(Path(file))].append(file)
+    (previous_timezone,) = con.execute("select current_setting('TimeZone')").fetchone()
+    con.execute("set TimeZone = 'UTC'")  # timestamps without an offset are UTC, whatever the machine says
     try:
-        con.execute(_PARSE_SQL, {"files": todo})
-        con.execute(_DEDUP_SQL)
-        con.execute(
-            "create or replace temp table file_sources as "
-            "select unnest($files) as source_file, unnest($sources) as source",
-            {"files": todo, "sources": sources},
-        )
-        con.execute(
-            _INSERT_ACCEPTED_SQL,
-            {"partition_date": partition_date, "loaded_at": loaded_at},
-        )
-        con.execute(_INSERT_REJECTED_SQL, {"loaded_at": loaded_at})
-        con.execute(
-            """
-            insert into loaded_files
-            select source_file, $partition_date, null,
-                count(*) filter (where final_reason is null),
-                count(*) filter (where final_reason is not null and coalesce(raw, '') <> ''),
-                $loaded_at
-            from _incoming_ranked group by source_file
-            """,
-            {"partition_date": partition_date, "loaded_at": loaded_at},
-        )
-        accepted, rejected = con.execute(
-            "select count(*) filter (where final_reason is null), "
-            "count(*) filter (where final_reason is not null and coalesce(raw, '') <> '') from _incoming_ranked"
-        ).fetchone()
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    return LoadResult(files=len(todo), accepted=accepted, rejected=rejected)
+        lines = by_format.pop(FileFormat.JSON_LINES)
+        if lines and not _load_fast(con, lines, params):
+            refused = [file for file in lines if len(lines) == 1 or not _load_fast(con, [file], params)]
+            by_format[FileFormat.JSON_LINES] = refused
+        _load_exact(con, by_format, params)
+    finally:
+        con.execute("drop view if exists _staged")
+        for table in ("_incoming", "_starts", "_duplicates", "_file_sources"):
+            con.execute(f"drop table if exists {table}")
+        con.execute(f"set TimeZone = '{previous_timezone}'")
+    return _totals(con, todo)
