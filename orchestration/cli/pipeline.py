@@ -59,9 +59,11 @@ def run(
     full_refresh: bool = typer.Option(False, help="Rebuild incremental dbt models from scratch."),
 ) -> None:
     """Materialise every asset once, in process: load landed files, build dbt, run every sync."""
-    from orchestration.runner import materialization_metadata, run_all
+    from orchestration.runner import dbt_output_to_log, materialization_metadata, run_all
 
-    results = run_all(as_of=as_of, full_refresh=full_refresh)
+    with dbt_output_to_log() as log:
+        results = run_all(as_of=as_of, full_refresh=full_refresh)
+    console.print(f"dbt log: {log}")
     table = Table("asset", "metadata")
     for name in ("ingestion", "pipeline"):
         for key, meta in materialization_metadata(results[name]).items():
@@ -77,9 +79,12 @@ def demo(
 ) -> None:
     """Generate a sample, run the whole pipeline, sync to a local demo destination, print a summary."""
     from orchestration.demo import run_demo
+    from orchestration.runner import dbt_output_to_log
     from orchestration.settings import cdp_home
 
-    summary = run_demo(events=events, profiles=profiles)
+    with dbt_output_to_log() as log:
+        summary = run_demo(events=events, profiles=profiles)
+    console.print(f"dbt log: {log}")
     table = Table(title=f"cdp demo ({cdp_home()})", show_header=False)
     table.add_row("events loaded", str(summary.events_loaded))
     table.add_row("events rejected", str(summary.events_rejected))
