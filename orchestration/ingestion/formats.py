@@ -67,8 +67,11 @@ def sniff_format(path: Path) -> FileFormat:
     try:
         value = orjson.loads(first_line)
     except orjson.JSONDecodeError:
-        # A pretty-printed document spans lines; a broken first line of NDJSON stays NDJSON.
-        return FileFormat.JSON_DOCUMENT if first_line.rstrip() in (b"{", b"{\r") else FileFormat.JSON_LINES
+        # A pretty-printed document spans lines. Otherwise the name decides: a broken first line of
+        # `.jsonl` stays one bad line among many; a `.json` file is one document.
+        is_json_name = path.name.removesuffix(".gz").endswith(".json")
+        spans_lines = first_line.rstrip() in (b"{", b"{\r")
+        return FileFormat.JSON_DOCUMENT if spans_lines or is_json_name else FileFormat.JSON_LINES
     is_batch = isinstance(value, dict) and isinstance(value.get("batch"), list)
     return FileFormat.JSON_DOCUMENT if is_batch else FileFormat.JSON_LINES
 

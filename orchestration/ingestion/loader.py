@@ -186,18 +186,20 @@ left join (select source_file from raw_events where loaded_at = $now) r using (s
 group by all
 """
 
+_WHOLE_FILE = -1  # the staged line number of a rejection that concerns a whole file
+
 _STARTS = """
 create or replace temp table _starts as
 select source_file, min(rowid) as first_rid from _incoming where line_number is null group by source_file
 """
 
 # Lines read by `read_csv` have no number: their row order is file order, so it follows from the row id.
-_STAGED_VIEW = """
+_STAGED_VIEW = f"""
 create or replace temp view _staged as
 select
     i.rowid as rid,
     i.* exclude (line_number),
-    coalesce(i.line_number, i.rowid - s.first_rid + 1) as line_number
+    nullif(coalesce(i.line_number, i.rowid - s.first_rid + 1), {_WHOLE_FILE}) as line_number
 from _incoming i
 left join _starts s on i.line_number is null and i.source_file = s.source_file
 """
@@ -336,10 +338,10 @@ def _stage(con: duckdb.DuckDBPyConnection, lines_sql: str, files: list[str]) -> 
 def _quarantine_file(
     con: duckdb.DuckDBPyConnection, file: str, reason: str, raw: str | None, line: int | None
 ) -> None:
-    """A file-level problem: one rejected row for what could not be read."""
+    """A file-level problem: one rejected row for what could not be read (no line: the whole file)."""
     con.execute(
         "insert into _incoming (source_file, line_number, raw, blank, reason) values ($f, $line, $raw, false, $r)",
-        {"f": file, "line": line, "raw": raw, "r": reason},
+        {"f": file, "line": _WHOLE_FILE if line is None else line, "raw": raw, "r": reason},
     )
 
 

@@ -108,7 +108,7 @@ _REASON = f"""
         when repaired and contains(raw, '{INVALID_BYTE_MARK}')
             then 'not valid UTF-8 (the invalid bytes are shown as U+FFFD)'
         when raw_bytes > {MAX_EVENT_BYTES}
-            then 'event is ' || raw_bytes || ' bytes; the Segment limit is 32 KB ({MAX_EVENT_BYTES} bytes)'
+            then 'event is ' || raw_bytes || ' bytes, over the Segment limit of 32 KB ({MAX_EVENT_BYTES} bytes)'
         when not is_json then 'not valid JSON (a broken, truncated or multi-line record)'
         when not is_object
             then 'not a JSON object: an event must be {{...}}, this line is ' || {_KIND_NAMES.format(k="left(ltrim(raw, ' ' || chr(9) || chr(13)), 1)")}
