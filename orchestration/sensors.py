@@ -21,7 +21,7 @@ def landing_fingerprints() -> dict[str, str]:
     return fingerprints
 
 
-def build_sensors(job: dg.UnresolvedAssetJobDefinition) -> list[dg.SensorDefinition]:
+def build_sensors(job) -> list[dg.SensorDefinition]:  # job: the unresolved `load_raw_events` asset job
     @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
     def new_landing_files(context: dg.SensorEvaluationContext):
         """Requests a load of each day folder whose files changed since the last evaluation.

@@ -45,33 +45,39 @@ def _nested_day(parts: tuple[str, ...], end: int) -> dt.date | None:
     return None
 
 
-def day_folder_index(path: Path) -> tuple[int, dt.date] | None:
-    """Index in `path.parent.parts` of the nearest folder naming a day, and that day."""
+def day_folder_span(path: Path) -> tuple[int, int, dt.date] | None:
+    """First and last index in `path.parent.parts` of the nearest folder(s) naming a day, and the day."""
     parts = path.parent.parts
     for i in range(len(parts) - 1, -1, -1):
-        day = _day_of_folder(parts[i]) or _nested_day(parts, i)
-        if day is not None:
-            return i, day
+        if (day := _day_of_folder(parts[i])) is not None:
+            return i, i, day
+        if (day := _nested_day(parts, i)) is not None:
+            return i - 2, i, day
     return None
 
 
 def day_of(path: Path, default: dt.date) -> dt.date:
     """The landing day of a file: the nearest folder naming a day, else `default`."""
-    found = day_folder_index(path)
-    return found[1] if found else default
+    found = day_folder_span(path)
+    return found[2] if found else default
 
 
 def source_of(path: Path) -> str:
     """The source a file belongs to.
 
     In an export layout, the folder after `segment-logs`/`rudder-logs` (the source id); in the landing
-    layout, the folder right below the day folder; else the file's parent folder.
+    layout, the folder right below the day folder; with nothing below the day, the folder above it;
+    else the file's parent folder.
     """
     parts = path.parent.parts
     for root in EXPORT_ROOTS:
         if root in parts[:-1]:
             return parts[parts.index(root) + 1]
-    found = day_folder_index(path)
-    if found and found[0] + 1 < len(parts):
-        return parts[found[0] + 1]
+    found = day_folder_span(path)
+    if found:
+        first, last, _ = found
+        if last + 1 < len(parts):
+            return parts[last + 1]
+        if first > 0 and parts[first - 1] not in ("/", ""):
+            return parts[first - 1]
     return path.parent.name or "default"
