@@ -67,7 +67,7 @@ class Segment:
             if self._synced >= upto:
                 return  # another request's fsync already covered ours
             target = self.written
-            os.fsync(self._fd)
+            os.fdatasync(self._fd)  # data and size; the name was made durable when the file was created
             self._synced = target
 
     def discard(self) -> None:
