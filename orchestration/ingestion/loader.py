@@ -148,7 +148,7 @@ join _file_sources f using (source_file)
 
 _FAST_INSERT = _raw_events_insert(
     f"""
-    select * exclude (approx_bytes, has_nested_id, has_non_object), null::bigint as line_number
+    select *, null::bigint as line_number
     from ({FAST_PATH_SELECT})
     where case
         when message_id in (select message_id from raw_events) then error('a record is a duplicate')
