@@ -152,7 +152,7 @@ def generate(
     )
     server = build_server_events(stream(6), persons, plan, sessions, client, catalog, window)
     table = assemble_events(stream(7), persons, devices, client, server, duplicates)
-    signed_up_ms = np.where(persons.new, client.signup_ms, persons.signed_up_before_ms)
+    signed_up_ms = np.where(persons.new, table.signup_timestamps(profiles), persons.signed_up_before_ms)
     encoder = MessageEncoder(table, persons, companies, devices, catalog, server, signed_up_ms, stream(8))
 
     writer = EventFileWriter(out, vocab.SOURCES, max_events_per_file, compression_level)

@@ -15,6 +15,7 @@ import numpy as np
 from orchestration.generator import kinds
 from orchestration.generator import vocabulary as vocab
 from orchestration.generator.catalog import Catalog, pick_products
+from orchestration.generator.formatting import DAY_MS
 from orchestration.generator.population import (
     BIG_SPENDER,
     BRAND_LOVER,
@@ -26,7 +27,6 @@ from orchestration.generator.population import (
 from orchestration.generator.sessions import HOUR_MS, ClientEvents, Sessions
 
 MINUTE_MS = 60_000
-DAY_MS = 24 * HOUR_MS
 # Orders per ten events of budget, by persona (vocab.PERSONAS order).
 _ORDER_RATE = np.array([0.08, 0.5, 0.6, 0.35, 0.5])
 
@@ -190,6 +190,8 @@ def build_server_events(
     first_charge[subscriber] = np.minimum(first_charge[subscriber], subscription_ms[subscriber])
     billing_person = np.flatnonzero(plan.billing_identifies > 0)
     billing_ms = first_charge[billing_person] - rng.integers(1_000, 3_000, len(billing_person))
+    signed_up = client.signup_ms[billing_person]
+    billing_ms = np.where(signed_up >= 0, np.maximum(billing_ms, signed_up + 1_000), billing_ms)
 
     parts = (
         (orders.person, kinds.ORDER_COMPLETED, orders.time_ms),

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from orchestration.generator import kinds
+from orchestration.generator import vocabulary as vocab
 from orchestration.generator.commerce import ServerEvents
 from orchestration.generator.devices import Devices
 from orchestration.generator.formatting import DAY_MS, uuid4_strings
@@ -65,6 +66,13 @@ class EventTable:
     def __len__(self) -> int:
         return len(self.kind)
 
+    def signup_timestamps(self, persons: int) -> np.ndarray:
+        """Per person, the `timestamp` of their Signed Up event, -1 without one."""
+        signed_up = self.kind == kinds.SIGNED_UP
+        at = np.full(persons, -1, dtype=np.int64)
+        at[self.person[signed_up]] = self.timestamp_ms[signed_up]
+        return at
+
 
 def assemble_events(
     rng: np.random.Generator,
@@ -109,7 +117,7 @@ def assemble_events(
     for email_kind, share in _EMAIL_STYLE_SHARE.items():
         rows = np.flatnonzero(kind == email_kind)
         email_style[rows] = rng.choice(EMAIL_STYLES, len(rows), p=share)
-    phone_style = rng.integers(0, 6, n).astype(np.int8)
+    phone_style = rng.integers(0, len(vocab.PHONE_FORMATS), n).astype(np.int8)
     sends_phone = persons.has_phone[person] & (
         (kind == kinds.IDENTIFY_CRM)
         | ((kind == kinds.IDENTIFY_DEVICE) & (rng.random(n) < PHONE_IN_APP_IDENTIFY))

@@ -440,8 +440,11 @@ class MessageEncoder:
 
 
 def _device_contexts(persons: Persons, devices: Devices) -> tuple[pa.Array, pa.Array]:
-    """Per device, what its context always holds: web without braces (the page is added per event), ios
-    complete, twice per device (index 2 * device + wifi)."""
+    """Per device, the context keys that never change.
+
+    Web contexts come without braces (each event adds its page); ios contexts are complete, twice per device
+    for the two `network.wifi` values (index 2 * device + wifi).
+    """
     n = len(devices)
     # A device's locale and time zone are those of (one of) the people using it.
     zone = np.zeros(n, dtype=np.int64)

@@ -116,6 +116,11 @@ def simulate_sessions(
     )
 
     time_ms = _event_times(rng, persons, sessions, session, key, first_in_session)
+    # In the signup session, what happens before Signed Up is still anonymous.
+    signup_session = session_offset[:-1] + signup_rank
+    before_signup = np.zeros(len(sessions.person), dtype=bool)
+    before_signup[signup_session[persons.new]] = True
+    identified = sessions.identified[session] & ~(before_signup[session] & (key < 0.5))
     signed_up = kind == kinds.SIGNED_UP
     signup_ms = np.full(p, -1, dtype=np.int64)
     signup_ms[person[signed_up]] = time_ms[signed_up]
@@ -130,7 +135,7 @@ def simulate_sessions(
         device=device,
         kind=kind.astype(np.int8),
         time_ms=time_ms,
-        identified=sessions.identified[session],
+        identified=identified,
         page=page,
         referrer_page=referrer_page,
         external_referrer=external[session],
@@ -297,7 +302,7 @@ def _event_times(
     """Session start plus the gaps before each event; sessions that would run too late are moved earlier."""
     n = len(session)
     browsing_gap = 2_000 + rng.exponential(40_000, n)
-    structural_gap = rng.uniform(300, 4_000, n)
+    structural_gap = rng.uniform(1_000, 4_000, n)  # more than latency jitter, so `timestamp` keeps the order
     gap = np.where(key == np.floor(key), browsing_gap, structural_gap).astype(np.int64)
     gap[first_in_session] = 0
     elapsed = np.cumsum(gap)

@@ -341,6 +341,22 @@ def test_identify_links_anonymous_browsing_to_the_user(events, owner) -> None:
     assert before_signup
 
 
+def test_user_ids_appear_only_after_signup(events, persons, owner) -> None:
+    signed_up = persons[persons.signup_at >= pd.Timestamp(WINDOW_START)]
+    signup_at = dict(zip(signed_up.person_id, signed_up.signup_at, strict=True))
+    checked = 0
+    for event in events:
+        person = owner.get(("user_id", event.get("userId")))
+        if person in signup_at:
+            assert pd.Timestamp(event["timestamp"]) >= signup_at[person], event
+            checked += 1
+    assert checked > 0
+    signup_events = {
+        owner[("user_id", e["userId"])]: e["timestamp"] for e in events if e.get("event") == "Signed Up"
+    }
+    assert {person: pd.Timestamp(at) for person, at in signup_events.items()} == signup_at
+
+
 def test_aliases_name_earlier_ids(events, identifiers) -> None:
     aliases = [event for event in events if event["type"] == "alias"]
     previous = {event["previousId"] for event in aliases}
