@@ -144,15 +144,8 @@ def build_server_events(
         return np.clip(time_ms, earliest[person], latest[person])
 
     order_person = np.repeat(np.arange(p), plan.orders)
-    orders = _orders(rng, persons, catalog, order_person)
-    orders = Orders(
-        person=orders.person,
-        time_ms=after_a_session(order_person, rng.uniform(3, 25, len(order_person)) * MINUTE_MS),
-        line_offsets=orders.line_offsets,
-        line_product=orders.line_product,
-        line_quantity=orders.line_quantity,
-        revenue_cents=orders.revenue_cents,
-    )
+    order_ms = after_a_session(order_person, rng.uniform(3, 25, len(order_person)) * MINUTE_MS)
+    orders = _orders(rng, persons, catalog, order_person, order_ms)
     ticket_person = np.repeat(np.arange(p), plan.tickets)
     tns = persons.in_group(TRIAL_NEVER_SUBSCRIBED)[ticket_person]
     general, trial = len(vocab.TICKET_SUBJECTS), len(vocab.TRIAL_TICKET_SUBJECTS)
@@ -191,7 +184,7 @@ def build_server_events(
     billing_person = np.flatnonzero(plan.billing_identifies > 0)
     billing_ms = first_charge[billing_person] - rng.integers(1_000, 3_000, len(billing_person))
     signed_up = client.signup_ms[billing_person]
-    billing_ms = np.where(signed_up >= 0, np.maximum(billing_ms, signed_up + 1_000), billing_ms)
+    billing_ms = np.maximum(billing_ms, np.where(signed_up >= 0, signed_up + 1_000, window.start_ms))
 
     parts = (
         (orders.person, kinds.ORDER_COMPLETED, orders.time_ms),
@@ -218,7 +211,9 @@ def build_server_events(
     )
 
 
-def _orders(rng: np.random.Generator, persons: Persons, catalog: Catalog, person: np.ndarray) -> Orders:
+def _orders(
+    rng: np.random.Generator, persons: Persons, catalog: Catalog, person: np.ndarray, time_ms: np.ndarray
+) -> Orders:
     n = len(person)
     b2b = persons.persona[person] == vocab.PERSONAS.index("b2b_buyer")
     big = persons.in_group(BIG_SPENDER)[person]
@@ -250,7 +245,7 @@ def _orders(rng: np.random.Generator, persons: Persons, catalog: Catalog, person
     offsets = np.concatenate([[0], np.cumsum(lines)])
     return Orders(
         person=person,
-        time_ms=np.zeros(n, dtype=np.int64),
+        time_ms=time_ms,
         line_offsets=offsets,
         line_product=product,
         line_quantity=quantity,
