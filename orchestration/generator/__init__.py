@@ -32,8 +32,9 @@ Where identifiers sit (what the identity graph has to read):
    linked CRM identify; junk (`0`, `null`, `undefined`, `anonymous`) on anonymous web events of buggy clients.
  - `anonymousId`: the web cookie (lower-case UUID) or ios install id (upper-case UUID) on every web/ios
    event; on support events and unlinked CRM identifies, a one-off UUID made up per call by the integration.
- - `previousId` (alias): web/ios alias at signup names another anonymousId of the same person (id_type
-   `anonymous_id`); CRM alias names a legacy numeric user id (7 digits, id_type `user_id`).
+ - `previousId` (alias): a web/ios alias at signup names an anonymousId of the same person, usually from
+   another of their devices (id_type `anonymous_id`, a UUID); a CRM alias names a legacy numeric user id
+   (7 digits, id_type `user_id`) of a customer from before the window.
  - `context.device.id` (IDFV, upper-case UUID) and `context.device.advertisingId` (IDFA; zeroed UUID when
    `adTrackingEnabled` is false): ios only. Web events carry no device id.
  - `traits.email`: on identify calls (web/ios, crm, billing), spelled with varying case and surrounding
@@ -50,19 +51,26 @@ Ground truth
 `OUT/_ground_truth/identifiers.parquet`: id_type (`user_id`, `anonymous_id`, `email`, `phone`, `device_id`,
 `advertising_id`, `salesforce_contact_id`, `stripe_customer_id`), id_value (email trimmed and lower-cased,
 phone as E.164 `+1…`, others as sent), person_id (null when shared or junk), is_shared (sent on behalf of
-more than one person), is_junk (a placeholder value that identifies nobody). Every identifier that
-appears in the events is listed, built from the same arrays the messages are written from.
+more than one person; junk values mostly are), is_junk (a placeholder that identifies nobody). Every
+identifier that appears in the events is listed, built from the same arrays the messages are written from.
 
 `OUT/_ground_truth/persons.parquet`: person_id, groups (planted: churner, big_spender, brand_lover,
 support_heavy, trial_never_subscribed), persona (window_shopper, bargain_hunter, loyalist, mobile_first,
-b2b_buyer), signup_at (in the window for new sign-ups, before it for existing customers, null for people
-who never sign up), first_seen and last_seen (over their events' `timestamp`), plan at the end of the
-window (trial, basic, pro or null) and favorite_brand (brand lovers only).
+b2b_buyer), signup_at (the `timestamp` of Signed Up for people who sign up in the window, a time before
+it for existing customers, null for people who never sign up), first_seen and last_seen (over their
+events' `timestamp`), plan at the end of the window (trial, basic, pro or null) and favorite_brand (brand
+lovers only).
 
-Planted behaviour: churners and trial_never_subscribed people have no event in the last 30 days of the
-window (planted only when `days` >= 40); brand lovers buy at least 80 % of their items from favorite_brand;
-big spenders place 8 or more large orders; support-heavy people open 6 or more tickets; trial_never_
-subscribed people start a trial, open a ticket and never subscribe.
+Planted behaviour (planted groups need `days` >= 40 for the silent ones):
+ - churner: active early, then no event at all in the last 30 days of the window;
+ - big_spender: 8 or more orders, mostly premium products;
+ - brand_lover: at least 80 % of purchased items from favorite_brand;
+ - support_heavy: 6 or more Support Ticket Opened;
+ - trial_never_subscribed: Trial Started, at least one ticket, never Subscription Started, no event in the
+   last 30 days.
+Personas shape the event mix: window shoppers view many products and rarely buy, bargain hunters buy cheap
+products, loyalists are the most active buyers, mobile-first people use the ios app, b2b buyers belong to a
+company account (group calls, work emails, large quantities).
 """
 
 from __future__ import annotations

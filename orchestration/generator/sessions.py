@@ -96,7 +96,8 @@ def simulate_sessions(
 
     browse = kind < 0
     shopper = persons.persona[person]
-    product_rate = np.where(np.isin(shopper, [0, 1]), 0.5, 0.36)  # window shoppers and bargain hunters
+    browsers = [vocab.PERSONAS.index("window_shopper"), vocab.PERSONAS.index("bargain_hunter")]
+    product_rate = np.where(np.isin(shopper, browsers), 0.5, 0.36)
     is_product = browse & (rng.random(len(kind)) < product_rate)
     kind = np.where(
         browse, np.where(is_product, kinds.PRODUCT_VIEWED, np.where(ios, kinds.SCREEN, kinds.PAGE)), kind
