@@ -61,7 +61,7 @@ it for existing customers, null for people who never sign up), first_seen and la
 events' `timestamp`), plan at the end of the window (trial, basic, pro or null) and favorite_brand (brand
 lovers only).
 
-Planted behaviour (planted groups need `days` >= 40 for the silent ones):
+Planted behaviour (churner and trial_never_subscribed are planted only when `days` >= 40):
  - churner: active early, then no event at all in the last 30 days of the window;
  - big_spender: 8 or more orders, mostly premium products;
  - brand_lover: at least 80 % of purchased items from favorite_brand;
@@ -76,6 +76,7 @@ company account (group calls, work emails, large quantities).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 import time
 from collections import Counter
@@ -93,7 +94,7 @@ from orchestration.generator.events import assemble_events
 from orchestration.generator.formatting import DAY_MS
 from orchestration.generator.ground_truth import GROUND_TRUTH_DIR, write_identifiers, write_persons
 from orchestration.generator.messages import MessageEncoder
-from orchestration.generator.population import Window, build_persons
+from orchestration.generator.population import TooFewEvents, Window, build_persons
 from orchestration.generator.sessions import simulate_sessions
 from orchestration.generator.writer import EventFileWriter
 
@@ -149,7 +150,14 @@ def generate(
         return np.random.default_rng([seed, step])
 
     catalog = build_catalog(stream(1))
-    persons, companies = build_persons(stream(2), profiles, events - duplicates, window)
+    try:
+        persons, companies = build_persons(stream(2), profiles, events - duplicates, window)
+    except TooFewEvents as error:
+        needed = math.ceil(error.needed / (1 - duplicate_fraction)) + 1
+        raise ValueError(
+            f"{events} events cannot cover {profiles} profiles: ask for at least {needed} events "
+            "or fewer profiles"
+        ) from None
     devices = build_devices(stream(3), persons)
     plan = plan_server_events(stream(4), persons)
     server_per_person = plan.per_person

@@ -35,6 +35,14 @@ _PERSONA_ACTIVITY = np.array([1.2, 1.0, 1.4, 1.1, 0.9])
 _PERSONA_ACCOUNT_RATE = np.array([0.6, 1.0, 1.4, 1.0, 1.3])
 
 
+class TooFewEvents(ValueError):
+    """The event budget cannot give every profile its minimum number of events."""
+
+    def __init__(self, needed: int) -> None:
+        super().__init__(f"at least {needed} unique events are needed")
+        self.needed = needed
+
+
 @dataclass(frozen=True)
 class Window:
     """The `days` whole UTC days ending with `end_date`; times inside are milliseconds since the epoch."""
@@ -231,10 +239,7 @@ def _event_budgets(
         weight = np.where(member, weight * boost, weight)
     spare = unique_events - int(minimum.sum())
     if spare < 0:
-        raise ValueError(
-            f"{unique_events} events cannot cover {len(known)} profiles: "
-            f"ask for at least {int(minimum.sum())} events or fewer profiles"
-        )
+        raise TooFewEvents(int(minimum.sum()))
     return minimum + rng.multinomial(spare, weight / weight.sum())
 
 
