@@ -110,7 +110,7 @@ def build_devices(rng: np.random.Generator, persons: Persons) -> Devices:
 
 def _families(rng: np.random.Generator, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Persons who share a device, and the family (shared device) each belongs to; families of 2 or 3."""
-    pool = np.flatnonzero(budget >= 4)  # people active enough to show up on both sides of the tablet
+    pool = np.flatnonzero(budget >= 6)  # people active enough to show up on both sides of the tablet
     wanted = min(round(SHARED_DEVICE_SHARE * len(budget)), len(pool))
     sizes = rng.choice([2, 3], max(wanted // 2, 0), p=[0.6, 0.4])
     sizes = sizes[np.cumsum(sizes) <= wanted]

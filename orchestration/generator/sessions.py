@@ -24,6 +24,7 @@ HOUR_MS = 3_600_000
 SESSION_CONTINUE = 0.78  # chance a session goes on after each event: sessions of ~4.5 events
 LOGGED_OUT_SESSIONS = 0.08  # sessions after signup where the person browses logged out
 EXTRA_LOGIN = 0.2  # later sessions that begin with Logged In again (expired cookie)
+SHARED_DEVICE_USE = 0.4  # sessions of a family member on the family's shared device
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,11 @@ def _sessions(
     start = start[np.lexsort((start, person))]  # sessions are interchangeable: sort times within person
 
     rank = np.arange(n) - np.repeat(np.cumsum(count) - count, count)
-    slots = np.diff(devices.slot_offsets)[person]
-    slot = np.where(rng.random(n) < 0.5, 0, np.floor(rng.random(n) * slots).astype(np.int64))
+    # Mostly the first own device; people in a family pick up the shared tablet or computer often.
+    own = devices.own_devices[person]
+    slot = np.where(rng.random(n) < 0.5, 0, np.floor(rng.random(n) * own).astype(np.int64))
+    has_shared = np.diff(devices.slot_offsets)[person] > own
+    slot = np.where(has_shared & (rng.random(n) < SHARED_DEVICE_USE), own, slot)
     device = devices.slot_device[devices.slot_offsets[person] + slot]
 
     # New customers browse anonymously for a few sessions before signing up.
