@@ -172,9 +172,7 @@ class MessageEncoder:
             self.properties_base[kind] = base
             base += len(values)
 
-        web, ios = _device_contexts(persons, devices)
-        self.web_context = web
-        self.ios_context = ios
+        self.device_contexts = _device_contexts(persons, devices)
         library = {source: {"library": lib} for source, lib in vocab.SERVER_LIBRARIES.items()}
         external_ids = pc.binary_join_element_wise(
             '{"externalIds":[{"id":',
@@ -275,6 +273,8 @@ class MessageEncoder:
             -1,
         )
 
+        contexts = self.device_contexts
+        position = contexts.position[np.maximum(device, 0)]
         lines = json_object(
             [
                 ("messageId", self.message_id.take(pa.array(rows))),
@@ -318,8 +318,8 @@ class MessageEncoder:
                 (
                     "context",
                     (
-                        concat("{", take(self.web_context, device, web), ',"page":', page_object, "}"),
-                        take(self.ios_context, 2 * device + t.wifi[rows], ios),
+                        concat("{", take(contexts.web, position, web), ',"page":', page_object, "}"),
+                        take(contexts.ios, position + t.wifi[rows], ios),
                         take(self.server_context, server_context),
                         concat(
                             self.support_context_head, expand(traits_with_email, with_email, n, support), "}"
@@ -439,72 +439,81 @@ class MessageEncoder:
         )
 
 
-def _device_contexts(persons: Persons, devices: Devices) -> tuple[pa.Array, pa.Array]:
-    """Per device, the context keys that never change.
+@dataclass(frozen=True)
+class DeviceContexts:
+    """The context keys a device always sends, JSON-encoded once per device.
 
-    Web contexts come without braces (each event adds its page); ios contexts are complete, twice per device
-    for the two `network.wifi` values (index 2 * device + wifi).
+    Web contexts come without braces (each event adds its page); ios contexts are complete, once per
+    `network.wifi` value. Device d's entry is `web[position[d]]`, or `ios[position[d] + wifi]`.
     """
-    n = len(devices)
+
+    web: pa.Array
+    ios: pa.Array
+    position: np.ndarray
+
+
+def _device_contexts(persons: Persons, devices: Devices) -> DeviceContexts:
     # A device's locale and time zone are those of (one of) the people using it.
-    zone = np.zeros(n, dtype=np.int64)
+    zone = np.zeros(len(devices), dtype=np.int64)
     slot_person = np.repeat(np.arange(len(persons)), np.diff(devices.slot_offsets))
     zone[devices.slot_device] = persons.time_zone[slot_person]
-    timezone = encoded([z[0] for z in vocab.TIME_ZONES]).take(pa.array(zone))
-    locale = encoded([z[2] for z in vocab.TIME_ZONES]).take(pa.array(zone))
-    ip = quoted(devices.ip)
-    web = json_object(
+    timezones = encoded([z[0] for z in vocab.TIME_ZONES])
+    locales = encoded([z[2] for z in vocab.TIME_ZONES])
+
+    web = np.flatnonzero(~devices.ios)
+    web_context = json_object(
         [
-            ("ip", ip),
+            ("ip", quoted(devices.ip.take(pa.array(web)))),
             ("library", _json(vocab.WEB_LIBRARY)),
-            ("locale", locale),
-            ("timezone", timezone),
-            ("userAgent", encoded(vocab.USER_AGENTS).take(pa.array(devices.user_agent))),
+            ("locale", locales.take(pa.array(zone[web]))),
+            ("timezone", timezones.take(pa.array(zone[web]))),
+            ("userAgent", encoded(vocab.USER_AGENTS).take(pa.array(devices.user_agent[web]))),
         ],
-        n,
+        len(web),
     )
-    models = vocab.IOS_MODELS
+
+    ios = np.flatnonzero(devices.ios)
+    model = pa.array(devices.model[ios])
     device = json_object(
         [
-            ("id", quoted(devices.device_id)),
-            ("advertisingId", quoted(devices.advertising_id)),
-            ("adTrackingEnabled", pc.if_else(pa.array(devices.ad_tracking), "true", "false")),
+            ("id", quoted(devices.device_id.take(pa.array(ios)))),
+            ("advertisingId", quoted(devices.advertising_id.take(pa.array(ios)))),
+            ("adTrackingEnabled", pc.if_else(pa.array(devices.ad_tracking[ios]), "true", "false")),
             ("manufacturer", '"Apple"'),
-            ("model", encoded([m[0] for m in models]).take(pa.array(devices.model))),
+            ("model", encoded([m[0] for m in vocab.IOS_MODELS]).take(model)),
             ("type", '"ios"'),
         ],
-        n,
+        len(ios),
     )
-    apps = [
-        {**vocab.IOS_APP, "version": version, "build": build} for version, build in vocab.IOS_APP_VERSIONS
+    apps = [{**vocab.IOS_APP, "version": v, "build": b} for v, b in vocab.IOS_APP_VERSIONS]
+    systems = [{"name": "iOS", "version": version} for version in vocab.IOS_VERSIONS]
+    screens = [{"width": m[1], "height": m[2]} for m in vocab.IOS_MODELS]
+    ios_fields = [
+        ("app", encoded(apps).take(pa.array(devices.app_version[ios]))),
+        ("device", device),
+        ("ip", quoted(devices.ip.take(pa.array(ios)))),
+        ("library", _json(vocab.IOS_LIBRARY)),
+        ("locale", locales.take(pa.array(zone[ios]))),
+        ("os", encoded(systems).take(pa.array(devices.os_version[ios]))),
+        ("screen", encoded(screens).take(model)),
+        ("timezone", timezones.take(pa.array(zone[ios]))),
     ]
-    ios = json_object(
-        [
-            ("app", encoded(apps).take(pa.array(devices.app_version))),
-            ("device", device),
-            ("ip", ip),
-            ("library", _json(vocab.IOS_LIBRARY)),
-            ("locale", locale),
-            (
-                "os",
-                encoded([{"name": "iOS", "version": v} for v in vocab.IOS_VERSIONS]).take(
-                    pa.array(devices.os_version)
-                ),
-            ),
-            (
-                "screen",
-                encoded([{"width": m[1], "height": m[2]} for m in models]).take(pa.array(devices.model)),
-            ),
-            ("timezone", timezone),
-        ],
-        n,
+    # Rows 2k and 2k + 1: the k-th ios device on a cellular network, then on wifi.
+    ios_context = _interleave(
+        json_object([*ios_fields, ("network", '{"wifi":false}')], len(ios)),
+        json_object([*ios_fields, ("network", '{"wifi":true}')], len(ios)),
     )
-    ios = unwrap(ios)
-    with_network = [concat("{", ios, ',"network":{"wifi":' + wifi + "}}") for wifi in ("false", "true")]
-    interleaved = pa.concat_arrays(with_network).take(
-        pa.array(np.arange(2 * n) // 2 + (np.arange(2 * n) % 2) * n)
-    )
-    return unwrap(web), interleaved
+    position = np.full(len(devices), -1, dtype=np.int64)
+    position[web] = np.arange(len(web))
+    position[ios] = 2 * np.arange(len(ios))
+    return DeviceContexts(web=unwrap(web_context), ios=ios_context, position=position)
+
+
+def _interleave(first: pa.Array, second: pa.Array) -> pa.Array:
+    """first[0], second[0], first[1], second[1], …"""
+    n = len(first)
+    order = np.arange(2 * n) // 2 + (np.arange(2 * n) % 2) * n
+    return pa.concat_arrays([first, second]).take(pa.array(order))
 
 
 def _check_same(actual: pa.Array, expected: pa.Array, what: str) -> None:
