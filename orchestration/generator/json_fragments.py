@@ -23,6 +23,11 @@ import pyarrow.compute as pc
 Value = pa.Array | str | tuple[pa.Array, ...] | None
 
 
+def literal(value: object) -> str:
+    """JSON text for one value, to splice in as the same literal in every row."""
+    return orjson.dumps(value).decode()
+
+
 def encoded(vocabulary: Sequence[object]) -> pa.StringArray:
     """Each vocabulary item as JSON text (orjson does the escaping), to be `take`n by code."""
     return pa.array([orjson.dumps(item).decode() for item in vocabulary], type=pa.string())

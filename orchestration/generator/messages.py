@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,37 +19,36 @@ from orchestration.generator import kinds
 from orchestration.generator import vocabulary as vocab
 from orchestration.generator.catalog import Catalog
 from orchestration.generator.commerce import ServerEvents
+from orchestration.generator.contexts import device_contexts
 from orchestration.generator.devices import Devices
 from orchestration.generator.events import EventTable
-from orchestration.generator.formatting import decimal_amounts, iso_timestamps, random_tokens, zero_padded
-from orchestration.generator.json_fragments import (
-    concat,
-    encoded,
-    expand,
-    json_array,
-    json_object,
-    quoted,
-    take,
-    unwrap,
-)
-from orchestration.generator.population import PRO, Companies, Persons
-
-# Where identifier values come from: (id_type of the ground truth, table the codes index). Occurrences are
-# kept as integer (source, code, person) keys so a million events reduce to distinct pairs cheaply.
-(
-    USER_ID,
-    JUNK_USER_ID,
-    LEGACY_USER_ID,
-    DEVICE_ANONYMOUS_ID,
-    ONE_OFF_ANONYMOUS_ID,
-    DEVICE_ID,
+from orchestration.generator.formatting import iso_timestamps, zero_padded
+from orchestration.generator.identifiers import (
     ADVERTISING_ID,
+    DEVICE_ANONYMOUS_ID,
+    DEVICE_ID,
     EMAIL,
     JUNK_EMAIL,
+    JUNK_USER_ID,
+    LEGACY_USER_ID,
+    ONE_OFF_ANONYMOUS_ID,
     PHONE,
     SALESFORCE_ID,
     STRIPE_ID,
-) = range(12)
+    USER_ID,
+    IdentifierSources,
+    check_normalised,
+    normalised_emails,
+    normalised_phones,
+)
+from orchestration.generator.json_fragments import concat, encoded, expand, json_object, literal, quoted, take
+from orchestration.generator.population import Companies, Persons
+from orchestration.generator.properties import (
+    order_properties,
+    product_properties,
+    subscription_properties,
+    ticket_properties,
+)
 
 # Server calls that always carry the person's userId.
 _USER_ID_KINDS = [
@@ -62,45 +60,10 @@ _USER_ID_KINDS = [
 _CHANNELS = encoded(["client", "server"])
 
 
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
 @dataclass(frozen=True)
 class EncodedChunk:
     lines: pa.StringArray  # one JSON object and a newline per event
     identifiers: np.ndarray  # distinct packed (source, code, person) keys, see IdentifierSources
-
-
-class IdentifierSources:
-    """The identifier values events can carry, by source, and packing of (source, code, person) keys."""
-
-    def __init__(self, sources: list[tuple[str, pa.Array]], persons: int) -> None:
-        self.id_types = [id_type for id_type, _ in sources]
-        self.values = [values for _, values in sources]
-        self.persons = persons
-        self.span = max(len(values) for values in self.values) + 1
-
-    def pack(self, source: int, code: np.ndarray, person: np.ndarray) -> np.ndarray:
-        return (source * self.span + code.astype(np.int64)) * self.persons + person
-
-    def table(self, keys: np.ndarray) -> pa.Table:
-        """One row per key: id_type, id_value (as normalised in the ground truth), person (index)."""
-        person = keys % self.persons
-        source, code = np.divmod(keys // self.persons, self.span)
-        order = np.argsort(source, kind="stable")
-        bounds = np.searchsorted(source[order], np.arange(len(self.values) + 1))
-        parts = [
-            self.values[i].take(pa.array(code[order[bounds[i] : bounds[i + 1]]]))
-            for i in range(len(self.values))
-        ]
-        return pa.table(
-            {
-                "id_type": pa.array(self.id_types).take(pa.array(source[order])),
-                "id_value": pa.concat_arrays(parts),
-                "person": person[order],
-            }
-        )
 
 
 class MessageEncoder:
@@ -125,7 +88,7 @@ class MessageEncoder:
         # A page object is the page's constant part followed by the referrer, which varies per event.
         self.page_head = pa.array(
             [
-                _json({"path": path, "title": title, "url": vocab.SITE + path})[:-1] + ',"referrer":'
+                literal({"path": path, "title": title, "url": vocab.SITE + path})[:-1] + ',"referrer":'
                 for path, title in zip(catalog.page_path, catalog.page_title, strict=True)
             ]
         )
@@ -157,13 +120,13 @@ class MessageEncoder:
         # Everything a track, screen or page-less call can carry as properties, in one table.
         parts = {
             kinds.SCREEN: encoded([{"name": screen} for screen in vocab.IOS_SCREENS]),
-            kinds.PRODUCT_VIEWED: encoded([_product(catalog, i) for i in range(catalog.products)]),
+            kinds.PRODUCT_VIEWED: product_properties(catalog),
             kinds.SIGNED_UP: encoded([{"method": method} for method in vocab.SIGNUP_METHODS]),
             kinds.LOGGED_IN: encoded([{"method": method} for method in vocab.LOGIN_METHODS]),
             kinds.TRIAL_STARTED: encoded([{"plan": "trial", "trial_days": vocab.TRIAL_DAYS}]),
-            kinds.SUBSCRIPTION_STARTED: self._subscription_properties(rng, server),
-            kinds.ORDER_COMPLETED: _order_properties(rng, catalog, server),
-            kinds.SUPPORT_TICKET_OPENED: _ticket_properties(rng, server),
+            kinds.SUBSCRIPTION_STARTED: subscription_properties(rng, persons, server),
+            kinds.ORDER_COMPLETED: order_properties(rng, catalog, server),
+            kinds.SUPPORT_TICKET_OPENED: ticket_properties(rng, server),
         }
         self.properties = pa.concat_arrays(list(parts.values()))
         self.properties_base = np.full(len(kinds.KIND_CALL), -1, dtype=np.int64)
@@ -172,18 +135,18 @@ class MessageEncoder:
             self.properties_base[kind] = base
             base += len(values)
 
-        self.device_contexts = _device_contexts(persons, devices)
+        self.device_contexts = device_contexts(persons, devices)
         library = {source: {"library": lib} for source, lib in vocab.SERVER_LIBRARIES.items()}
         external_ids = pc.binary_join_element_wise(
             '{"externalIds":[{"id":',
             quoted(persons.salesforce_id),
             ',"type":"salesforce_contact_id","collection":"users","encoding":"none"}],',
-            _json(library["crm"])[1:],
+            literal(library["crm"])[1:],
             "",
         )
         # Server contexts: per person for CRM identifies (their Salesforce id), then the constant ones.
         self.server_context = pa.concat_arrays([external_ids, encoded([library["crm"], library["billing"]])])
-        self.support_context_head = _json(library["support"])[:-1] + ',"traits":'
+        self.support_context_head = literal(library["support"])[:-1] + ',"traits":'
 
         phones = pc.binary_join_element_wise("+1", pc.cast(pa.array(persons.phone_national), pa.string()), "")
         self.identifier_sources = IdentifierSources(
@@ -415,177 +378,11 @@ class MessageEncoder:
             sources.values[JUNK_EMAIL].take(pa.array(np.zeros(len(owner), np.int64))),
             persons.email.take(pa.array(owner)),
         )
-        _check_same(normalised_emails(email_raw), expected, "email")
+        check_normalised(normalised_emails(email_raw), expected, "email")
         keys.append(sources.pack(email_source, email_code, owner))
         phone_owner = owner[phone_at]
-        _check_same(normalised_phones(phone_raw), sources.values[PHONE].take(pa.array(phone_owner)), "phone")
+        check_normalised(
+            normalised_phones(phone_raw), sources.values[PHONE].take(pa.array(phone_owner)), "phone"
+        )
         keys.append(sources.pack(PHONE, phone_owner, phone_owner))
         return np.unique(np.concatenate(keys))
-
-    def _subscription_properties(self, rng: np.random.Generator, server: ServerEvents) -> pa.Array:
-        p = len(self.persons)
-        interval = server.billing_interval
-        pro = self.persons.paid_plan == PRO
-        monthly = np.where(pro, vocab.PLAN_PRICE_CENTS["pro"], vocab.PLAN_PRICE_CENTS["basic"])
-        return json_object(
-            [
-                ("plan", take(self.plan_json, self.persons.paid_plan)),
-                ("subscription_id", quoted(random_tokens(rng, p, 14, prefix="sub_"))),
-                ("billing_interval", take(encoded(vocab.BILLING_INTERVALS), interval)),
-                ("amount", decimal_amounts(np.where(interval == 1, monthly * 10, monthly))),
-                ("currency", '"USD"'),
-            ],
-            p,
-        )
-
-
-@dataclass(frozen=True)
-class DeviceContexts:
-    """The context keys a device always sends, JSON-encoded once per device.
-
-    Web contexts come without braces (each event adds its page); ios contexts are complete, once per
-    `network.wifi` value. Device d's entry is `web[position[d]]`, or `ios[position[d] + wifi]`.
-    """
-
-    web: pa.Array
-    ios: pa.Array
-    position: np.ndarray
-
-
-def _device_contexts(persons: Persons, devices: Devices) -> DeviceContexts:
-    # A device's locale and time zone are those of (one of) the people using it.
-    zone = np.zeros(len(devices), dtype=np.int64)
-    slot_person = np.repeat(np.arange(len(persons)), np.diff(devices.slot_offsets))
-    zone[devices.slot_device] = persons.time_zone[slot_person]
-    timezones = encoded([z[0] for z in vocab.TIME_ZONES])
-    locales = encoded([z[2] for z in vocab.TIME_ZONES])
-
-    web = np.flatnonzero(~devices.ios)
-    web_context = json_object(
-        [
-            ("ip", quoted(devices.ip.take(pa.array(web)))),
-            ("library", _json(vocab.WEB_LIBRARY)),
-            ("locale", locales.take(pa.array(zone[web]))),
-            ("timezone", timezones.take(pa.array(zone[web]))),
-            ("userAgent", encoded(vocab.USER_AGENTS).take(pa.array(devices.user_agent[web]))),
-        ],
-        len(web),
-    )
-
-    ios = np.flatnonzero(devices.ios)
-    model = pa.array(devices.model[ios])
-    device = json_object(
-        [
-            ("id", quoted(devices.device_id.take(pa.array(ios)))),
-            ("advertisingId", quoted(devices.advertising_id.take(pa.array(ios)))),
-            ("adTrackingEnabled", pc.if_else(pa.array(devices.ad_tracking[ios]), "true", "false")),
-            ("manufacturer", '"Apple"'),
-            ("model", encoded([m[0] for m in vocab.IOS_MODELS]).take(model)),
-            ("type", '"ios"'),
-        ],
-        len(ios),
-    )
-    apps = [{**vocab.IOS_APP, "version": v, "build": b} for v, b in vocab.IOS_APP_VERSIONS]
-    systems = [{"name": "iOS", "version": version} for version in vocab.IOS_VERSIONS]
-    screens = [{"width": m[1], "height": m[2]} for m in vocab.IOS_MODELS]
-    ios_fields = [
-        ("app", encoded(apps).take(pa.array(devices.app_version[ios]))),
-        ("device", device),
-        ("ip", quoted(devices.ip.take(pa.array(ios)))),
-        ("library", _json(vocab.IOS_LIBRARY)),
-        ("locale", locales.take(pa.array(zone[ios]))),
-        ("os", encoded(systems).take(pa.array(devices.os_version[ios]))),
-        ("screen", encoded(screens).take(model)),
-        ("timezone", timezones.take(pa.array(zone[ios]))),
-    ]
-    # Rows 2k and 2k + 1: the k-th ios device on a cellular network, then on wifi.
-    ios_context = _interleave(
-        json_object([*ios_fields, ("network", '{"wifi":false}')], len(ios)),
-        json_object([*ios_fields, ("network", '{"wifi":true}')], len(ios)),
-    )
-    position = np.full(len(devices), -1, dtype=np.int64)
-    position[web] = np.arange(len(web))
-    position[ios] = 2 * np.arange(len(ios))
-    return DeviceContexts(web=unwrap(web_context), ios=ios_context, position=position)
-
-
-def _interleave(first: pa.Array, second: pa.Array) -> pa.Array:
-    """first[0], second[0], first[1], second[1], …"""
-    n = len(first)
-    order = np.arange(2 * n) // 2 + (np.arange(2 * n) % 2) * n
-    return pa.concat_arrays([first, second]).take(pa.array(order))
-
-
-def _check_same(actual: pa.Array, expected: pa.Array, what: str) -> None:
-    if len(actual) and not pc.all(pc.equal(actual, expected)).as_py():
-        raise RuntimeError(f"a generated {what} does not normalise to the value in the ground truth")
-
-
-def normalised_emails(raw: pa.Array) -> pa.Array:
-    """Trimmed and lower-cased: how the ground truth (and the identity graph) spells an email."""
-    return pc.utf8_lower(pc.utf8_trim_whitespace(raw))
-
-
-def normalised_phones(raw: pa.Array) -> pa.Array:
-    """E.164 (`+14155550100`) from any of the formats people type; US numbers only."""
-    digits = pc.replace_substring_regex(raw, "[^0-9]", "")
-    national = pc.if_else(pc.equal(pc.utf8_length(digits), 11), pc.utf8_slice_codeunits(digits, 1), digits)
-    return pc.binary_join_element_wise("+1", national, "")
-
-
-def _product(catalog: Catalog, i: int) -> dict[str, object]:
-    return {
-        "product_id": catalog.product_id[i],
-        "sku": catalog.sku[i],
-        "category": vocab.CATEGORIES[catalog.category[i]][0],
-        "name": catalog.name[i],
-        "brand": vocab.BRANDS[catalog.brand[i]],
-        "price": int(catalog.price_cents[i]) / 100,
-        "currency": "USD",
-    }
-
-
-def _order_properties(rng: np.random.Generator, catalog: Catalog, server: ServerEvents) -> pa.Array:
-    orders = server.orders
-    product = orders.line_product
-    m = len(product)
-    brand_names = encoded(vocab.BRANDS)
-    items = json_object(
-        [
-            ("product_id", encoded(catalog.product_id).take(pa.array(product))),
-            ("sku", encoded(catalog.sku).take(pa.array(product))),
-            ("name", encoded(catalog.name).take(pa.array(product))),
-            ("brand", brand_names.take(pa.array(catalog.brand[product]))),
-            ("category", encoded([c[0] for c in vocab.CATEGORIES]).take(pa.array(catalog.category[product]))),
-            ("price", decimal_amounts(catalog.price_cents[product])),
-            ("quantity", pc.cast(pa.array(orders.line_quantity), pa.string())),
-        ],
-        m,
-    )
-    n = len(orders.person)
-    main_product = product[orders.line_offsets[:-1]]
-    order_number = zero_padded(rng.permutation(n) + 10_000_000, 8, prefix="ORD-")
-    return json_object(
-        [
-            ("order_id", quoted(order_number)),
-            ("revenue", decimal_amounts(orders.revenue_cents)),
-            ("currency", '"USD"'),
-            ("products", json_array(items, orders.line_offsets)),
-            ("brand", brand_names.take(pa.array(catalog.brand[main_product]))),
-        ],
-        n,
-    )
-
-
-def _ticket_properties(rng: np.random.Generator, server: ServerEvents) -> pa.Array:
-    tickets = server.tickets
-    n = len(tickets.person)
-    subjects = vocab.TICKET_SUBJECTS + vocab.TRIAL_TICKET_SUBJECTS
-    return json_object(
-        [
-            ("ticket_id", quoted(pc.cast(pa.array(rng.permutation(n) + 40_000), pa.string()))),
-            ("priority", encoded(vocab.TICKET_PRIORITIES).take(pa.array(tickets.priority))),
-            ("subject", encoded(subjects).take(pa.array(tickets.subject))),
-        ],
-        n,
-    )
