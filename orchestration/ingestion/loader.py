@@ -4,8 +4,9 @@ DuckDB reads, parses and validates the files; Python only lists files and picks 
 
 - Fast path (JSON lines): one `read_ndjson` statement over all the files inserts straight into
   `raw_events`, in one transaction. It accepts only what the exact path would accept; the first record
-  it is not sure of (bad JSON, a wrong type, a missing id, a duplicate) raises, the transaction rolls
-  back, and the files are retried one by one, so only the files holding such a record leave it.
+  it is not sure of (bad JSON, a wrong type, a missing id) raises, the transaction rolls back, and the
+  files are retried one by one, so only the files holding such a record leave it. Duplicate
+  messageIds found after the insert are moved to `rejected_events` in the same transaction.
 - Exact path: every record as text with its physical line number (`read_csv` lines, `{"batch": [...]}`
   items via `read_json_objects`, Parquet rows via `read_parquet`), staged in a temp table with a reason
   per bad record, then accepted rows to `raw_events` and the rest to `rejected_events`. A file DuckDB
@@ -146,44 +147,77 @@ join _file_sources f using (source_file)
 """
 
 
-_FAST_INSERT = _raw_events_insert(
-    f"""
-    select *, null::bigint as line_number
-    from ({FAST_PATH_SELECT})
-    where case
-        when message_id in (select message_id from raw_events) then error('a record is a duplicate')
-        else true
-    end
-    """
-)
+_FAST_INSERT = _raw_events_insert(f"select *, null::bigint as line_number from ({FAST_PATH_SELECT})")
 
-_FAST_REPEATS = """
-select count(*) from (
-    select message_id from raw_events
-    where loaded_at = $now and source_file in (select source_file from _file_sources)
-    group by message_id having count(*) > 1
-)
-"""
+# This load's rows: they carry this load's `loaded_at` and come from this call's files.
+_THIS_LOAD = "loaded_at = $now and source_file in (select source_file from _file_sources)"
 
 # Records were appended in file order, so a record's place in its file follows from its row id.
 # (The JSON reader skips blank lines, so in a file with blank lines this counts records, not lines.)
-_FAST_LINE_NUMBERS = """
+_FAST_LINE_NUMBERS = f"""
 update raw_events
 set line_number = raw_events.rowid - firsts.first_rid + 1
 from (
-    select source_file, min(rowid) as first_rid from raw_events
-    where loaded_at = $now and source_file in (select source_file from _file_sources)
-    group by source_file
+    select source_file, min(rowid) as first_rid from raw_events where {_THIS_LOAD} group by source_file
 ) firsts
 where raw_events.loaded_at = $now and raw_events.source_file = firsts.source_file
 """
 
+# Duplicates among the rows just inserted: a messageId loaded before, or repeated within this load
+# (the first copy in file order stays).
+_FAST_DUPLICATES = f"""
+create or replace temp table _fast_duplicates as
+with this_load as (
+    select rowid as rid, message_id, source_file, line_number from raw_events where {_THIS_LOAD}
+),
+earlier as (
+    select t.rid, any_value(r.source_file || coalesce(' line ' || r.line_number, '')) as loaded_from
+    from this_load t
+    join raw_events r on r.message_id = t.message_id
+    where not (r.loaded_at = $now and r.source_file in (select source_file from _file_sources))
+    group by t.rid
+),
+repeats as (
+    select message_id, min(rid) as first_rid from this_load group by message_id having count(*) > 1
+)
+select
+    t.rid,
+    t.source_file,
+    t.line_number as record_number,
+    case
+        when e.loaded_from is not null then 'duplicate messageId: already loaded from ' || e.loaded_from
+        else 'duplicate messageId: first seen in ' || f.source_file || ' line ' || f.line_number
+    end as reason
+from this_load t
+left join earlier e using (rid)
+left join repeats p using (message_id)
+left join this_load f on f.rid = p.first_rid
+where e.rid is not null or t.rid <> p.first_rid
+"""
+
+# The raw text and physical line of each duplicate, from its file's lines (`_file_lines`).
+_FAST_REJECT_DUPLICATES = """
+insert into rejected_events (raw, reason, source_file, line_number, rejected_at)
+select l.raw, d.reason, d.source_file, coalesce(l.line_number, d.record_number), $now
+from _fast_duplicates d
+left join _file_lines l on l.source_file = d.source_file and l.record_number = d.record_number
+"""
+
+_FILE_LINES_OF = """
+insert into _file_lines
+select $file, row_number() over (order by line_number), line_number, raw
+from _salvaged
+where trim(raw, ' ' || chr(9) || chr(13)) <> ''
+"""
+
 _FAST_LOADED_FILES = """
 insert into loaded_files (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at)
-select f.source_file, $partition_date, f.size_bytes, count(r.source_file), 0, $now
+select
+    f.source_file, $partition_date, f.size_bytes,
+    (select count(*) from raw_events r where r.loaded_at = $now and r.source_file = f.source_file),
+    (select count(*) from _fast_duplicates d where d.source_file = f.source_file),
+    $now
 from _file_sources f
-left join (select source_file from raw_events where loaded_at = $now) r using (source_file)
-group by all
 """
 
 _WHOLE_FILE = -1  # the staged line number of a rejection that concerns a whole file
@@ -306,17 +340,46 @@ def _totals(con: duckdb.DuckDBPyConnection, files: list[str]) -> LoadResult:
 # -- fast path ------------------------------------------------------------------------------------
 
 
+def _lines_of(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    """`_file_lines`: every non-blank line of `files` with its physical line number and record number."""
+    con.execute(
+        "create or replace temp table _file_lines "
+        "(source_file varchar, record_number bigint, line_number bigint, raw varchar)"
+    )
+    for file in files:
+        lines = salvage(Path(file)).lines
+        _salvaged = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+            {
+                "line_number": pa.array(np.arange(1, len(lines) + 1, dtype=np.int64)),
+                "raw": pa.array(lines, pa.string()),
+            }
+        )
+        con.register("_salvaged", _salvaged)
+        try:
+            con.execute(_FILE_LINES_OF, {"file": file})
+        finally:
+            con.unregister("_salvaged")
+
+
 def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -> bool:
-    """Load clean JSON-lines files in one transaction; False (nothing written) if any record is not."""
+    """Load JSON-lines files in one transaction; False (nothing written) if a record needs the exact path.
+
+    Duplicates do not: they are moved to `rejected_events`, their text read back from their files.
+    """
     _set_file_sources(con, files)
+    now = {"now": params["now"]}
     con.execute("begin transaction")
     try:
         con.execute(_FAST_INSERT, {**params, "files": files})
-        (repeats,) = con.execute(_FAST_REPEATS, {"now": params["now"]}).fetchone()
-        if repeats:
-            con.execute("rollback")  # a messageId twice in this load: the exact path says where
-            return False
-        con.execute(_FAST_LINE_NUMBERS, {"now": params["now"]})
+        con.execute(_FAST_LINE_NUMBERS, now)
+        con.execute(_FAST_DUPLICATES, now)
+        dirty = [
+            row[0] for row in con.execute("select distinct source_file from _fast_duplicates").fetchall()
+        ]
+        if dirty:
+            _lines_of(con, dirty)
+            con.execute(_FAST_REJECT_DUPLICATES, now)
+            con.execute("delete from raw_events where rowid in (select rid from _fast_duplicates)")
         con.execute(_FAST_LOADED_FILES, params)
         con.execute("commit")
         return True
@@ -326,6 +389,9 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
     except BaseException:
         con.execute("rollback")
         raise
+    finally:
+        con.execute("drop table if exists _fast_duplicates")
+        con.execute("drop table if exists _file_lines")
 
 
 # -- exact path -----------------------------------------------------------------------------------

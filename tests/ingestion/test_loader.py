@@ -57,6 +57,29 @@ def test_a_message_id_loaded_before_is_rejected_as_a_duplicate_naming_the_first_
     )
 
 
+def test_repeats_within_one_load_keep_the_first_copy_and_reject_the_others_at_their_physical_line(
+    landing: Path, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    write_lines(landing / "a.jsonl", [line(event("r1")), line(event("r2"))])
+    write_lines(
+        landing / "b.jsonl", [line(event("b1")), b"", line(event("r2", event="Again")), line(event("r2"))]
+    )
+    result = load_files(warehouse, event_files([landing]), DAY)
+    assert (result.accepted, result.rejected) == (3, 2)
+    rejected = warehouse.execute(
+        "select line_number, reason, raw from rejected_events order by line_number"
+    ).fetchall()
+    assert [(r[0], r[1]) for r in rejected] == [
+        (3, f"duplicate messageId: first seen in {landing / 'a.jsonl'} line 2"),
+        (4, f"duplicate messageId: first seen in {landing / 'a.jsonl'} line 2"),
+    ]
+    assert '"Again"' in rejected[0][2]
+    kept = warehouse.execute(
+        "select source_file, line_number from raw_events where message_id = 'r2'"
+    ).fetchall()
+    assert kept == [(str(landing / "a.jsonl"), 2)]
+
+
 def test_clock_skew_is_corrected_from_received_at_as_segment_does(
     landing: Path, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
