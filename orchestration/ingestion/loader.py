@@ -195,19 +195,26 @@ left join this_load f on f.rid = p.first_rid
 where e.rid is not null or t.rid <> p.first_rid
 """
 
-# The raw text and physical line of each duplicate, from its file's lines (`_file_lines`).
-_FAST_REJECT_DUPLICATES = """
+# The JSON reader keeps no raw text, and reading whole files back to find a few duplicates would cost
+# more than the load, so a duplicate's text is rebuilt from its parsed fields (nulls dropped); its line
+# is its record number (blank lines not counted).
+_ISO = "'%Y-%m-%dT%H:%M:%S.%gZ'"
+_FAST_REJECT_DUPLICATES = f"""
 insert into rejected_events (raw, reason, source_file, line_number, rejected_at)
-select l.raw, d.reason, d.source_file, coalesce(l.line_number, d.record_number), $now
+select
+    json_merge_patch('{{}}', json_object(
+        'messageId', r.message_id, 'type', r.type, 'event', r.event, 'name', r.name,
+        'userId', r.user_id, 'anonymousId', r.anonymous_id, 'previousId', r.previous_id,
+        'groupId', r.group_id, 'timestamp', strftime(r.original_timestamp, {_ISO}),
+        'sentAt', strftime(r.sent_at, {_ISO}), 'receivedAt', strftime(r.received_at, {_ISO}),
+        'properties', r.properties, 'traits', r.traits, 'context', r.context
+    ))::varchar,
+    d.reason,
+    d.source_file,
+    d.record_number,
+    $now
 from _fast_duplicates d
-left join _file_lines l on l.source_file = d.source_file and l.record_number = d.record_number
-"""
-
-_FILE_LINES_OF = """
-insert into _file_lines
-select $file, row_number() over (order by line_number), line_number, raw
-from _salvaged
-where trim(raw, ' ' || chr(9) || chr(13)) <> ''
+join raw_events r on r.rowid = d.rid
 """
 
 _FAST_LOADED_FILES = """
@@ -340,31 +347,10 @@ def _totals(con: duckdb.DuckDBPyConnection, files: list[str]) -> LoadResult:
 # -- fast path ------------------------------------------------------------------------------------
 
 
-def _lines_of(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
-    """`_file_lines`: every non-blank line of `files` with its physical line number and record number."""
-    con.execute(
-        "create or replace temp table _file_lines "
-        "(source_file varchar, record_number bigint, line_number bigint, raw varchar)"
-    )
-    for file in files:
-        lines = salvage(Path(file)).lines
-        _salvaged = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
-            {
-                "line_number": pa.array(np.arange(1, len(lines) + 1, dtype=np.int64)),
-                "raw": pa.array(lines, pa.string()),
-            }
-        )
-        con.register("_salvaged", _salvaged)
-        try:
-            con.execute(_FILE_LINES_OF, {"file": file})
-        finally:
-            con.unregister("_salvaged")
-
-
 def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -> bool:
     """Load JSON-lines files in one transaction; False (nothing written) if a record needs the exact path.
 
-    Duplicates do not: they are moved to `rejected_events`, their text read back from their files.
+    Duplicates do not: they are moved to `rejected_events` in the same transaction.
     """
     _set_file_sources(con, files)
     now = {"now": params["now"]}
@@ -373,13 +359,8 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
         con.execute(_FAST_INSERT, {**params, "files": files})
         con.execute(_FAST_LINE_NUMBERS, now)
         con.execute(_FAST_DUPLICATES, now)
-        dirty = [
-            row[0] for row in con.execute("select distinct source_file from _fast_duplicates").fetchall()
-        ]
-        if dirty:
-            _lines_of(con, dirty)
-            con.execute(_FAST_REJECT_DUPLICATES, now)
-            con.execute("delete from raw_events where rowid in (select rid from _fast_duplicates)")
+        con.execute(_FAST_REJECT_DUPLICATES, now)
+        con.execute("delete from raw_events where rowid in (select rid from _fast_duplicates)")
         con.execute(_FAST_LOADED_FILES, params)
         con.execute("commit")
         return True
@@ -391,7 +372,6 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
         raise
     finally:
         con.execute("drop table if exists _fast_duplicates")
-        con.execute("drop table if exists _file_lines")
 
 
 # -- exact path -----------------------------------------------------------------------------------
