@@ -149,8 +149,12 @@ join _file_sources f using (source_file)
 
 _FAST_INSERT = _raw_events_insert(f"select *, null::bigint as line_number from ({FAST_PATH_SELECT})")
 
-# This load's rows: they carry this load's `loaded_at` and come from this call's files.
-_THIS_LOAD = "loaded_at = $now and source_file in (select source_file from _file_sources)"
+# The rows being settled: from files whose fast load is committed but not yet settled (`_settling`).
+# A file is loaded once, so its name identifies its rows; the `loaded_at` range lets DuckDB skip
+# older row groups.
+_THIS_LOAD = (
+    "loaded_at between $first_loaded and $last_loaded and source_file in (select source_file from _settling)"
+)
 
 # Records were appended in file order, so a record's place in its file follows from its row id.
 # (The JSON reader skips blank lines, so in a file with blank lines this counts records, not lines.)
@@ -160,7 +164,8 @@ set line_number = raw_events.rowid - firsts.first_rid + 1
 from (
     select source_file, min(rowid) as first_rid from raw_events where {_THIS_LOAD} group by source_file
 ) firsts
-where raw_events.loaded_at = $now and raw_events.source_file = firsts.source_file
+where raw_events.loaded_at between $first_loaded and $last_loaded
+    and raw_events.source_file = firsts.source_file
 """
 
 # Duplicates among the rows just inserted: a messageId loaded before, or repeated within this load
@@ -174,7 +179,7 @@ earlier as (
     select t.rid, any_value(r.source_file || coalesce(' line ' || r.line_number, '')) as loaded_from
     from this_load t
     join raw_events r on r.message_id = t.message_id
-    where not (r.loaded_at = $now and r.source_file in (select source_file from _file_sources))
+    where r.source_file not in (select source_file from _settling)
     group by t.rid
 ),
 repeats as (
@@ -217,14 +222,23 @@ from _fast_duplicates d
 join raw_events r on r.rowid = d.rid
 """
 
+# Committed with the rows; `events_rejected` stays null until the file's duplicates are settled.
 _FAST_LOADED_FILES = """
 insert into loaded_files (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at)
 select
     f.source_file, $partition_date, f.size_bytes,
     (select count(*) from raw_events r where r.loaded_at = $now and r.source_file = f.source_file),
-    (select count(*) from _fast_duplicates d where d.source_file = f.source_file),
+    null,
     $now
 from _file_sources f
+"""
+
+_SETTLED_FILES = """
+update loaded_files
+set events_loaded = events_loaded - coalesce(d.duplicates, 0), events_rejected = coalesce(d.duplicates, 0)
+from _settling s
+left join (select source_file, count(*) as duplicates from _fast_duplicates group by all) d using (source_file)
+where loaded_files.source_file = s.source_file
 """
 
 _WHOLE_FILE = -1  # the staged line number of a rejection that concerns a whole file
@@ -350,28 +364,53 @@ def _totals(con: duckdb.DuckDBPyConnection, files: list[str]) -> LoadResult:
 def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -> bool:
     """Load JSON-lines files in one transaction; False (nothing written) if a record needs the exact path.
 
-    Duplicates do not: they are moved to `rejected_events` in the same transaction.
+    Duplicates do not: they are settled right after, in a second transaction (`_settle_fast_loads`).
     """
     _set_file_sources(con, files)
-    now = {"now": params["now"]}
     con.execute("begin transaction")
     try:
         con.execute(_FAST_INSERT, {**params, "files": files})
-        con.execute(_FAST_LINE_NUMBERS, now)
-        con.execute(_FAST_DUPLICATES, now)
-        con.execute(_FAST_REJECT_DUPLICATES, now)
-        con.execute("delete from raw_events where rowid in (select rid from _fast_duplicates)")
         con.execute(_FAST_LOADED_FILES, params)
         con.execute("commit")
-        return True
     except _UNREADABLE:
         con.execute("rollback")
         return False
     except BaseException:
         con.execute("rollback")
         raise
+    _settle_fast_loads(con, params["now"])
+    return True
+
+
+def _settle_fast_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> None:
+    """Number the lines of fast-loaded files and move their duplicates to `rejected_events`.
+
+    A separate transaction because deleting rows inserted in the same transaction makes DuckDB's commit
+    rewrite them. Files whose settlement was interrupted (`events_rejected` still null) are settled by
+    the next load, so a kill between the two transactions leaves no duplicate behind.
+    """
+    con.execute(
+        "create or replace temp table _settling as "
+        "select source_file, loaded_at from loaded_files where events_rejected is null"
+    )
+    first, last = con.execute("select min(loaded_at), max(loaded_at) from _settling").fetchone()
+    if first is None:
+        return
+    window = {"first_loaded": first, "last_loaded": last}
+    con.execute("begin transaction")
+    try:
+        con.execute(_FAST_LINE_NUMBERS, window)
+        con.execute(_FAST_DUPLICATES, window)
+        con.execute(_FAST_REJECT_DUPLICATES, {"now": now})
+        con.execute("delete from raw_events where rowid in (select rid from _fast_duplicates)")
+        con.execute(_SETTLED_FILES)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     finally:
         con.execute("drop table if exists _fast_duplicates")
+        con.execute("drop table if exists _settling")
 
 
 # -- exact path -----------------------------------------------------------------------------------
@@ -512,11 +551,12 @@ def load_files(
     past which a timestamp counts as far in the future.
     """
     ensure_ingestion_tables(con)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    _settle_fast_loads(con, now)  # a previous load killed between its two transactions
     done = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
     todo = list(dict.fromkeys(str(f) for f in files if str(f) not in done))
     if not todo:
         return LoadResult(files=0, accepted=0, rejected=0)
-    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     params = {"now": now, "partition_date": partition_date}
     by_format: dict[FileFormat, list[str]] = {fmt: [] for fmt in FileFormat}
     for file in todo:

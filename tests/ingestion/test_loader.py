@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from orchestration.ingestion.landing import event_files
 from orchestration.ingestion.loader import load_files
@@ -195,11 +196,13 @@ def test_parquet_with_warehouse_column_names_loads(
     ).fetchall() == [("p1", "a1", "x@y.z", dt.datetime(2026, 11, 2, 10, 0), 1)]
 
 
+@pytest.mark.parametrize("killed_at_commit", [2, 3], ids=["before-settling-duplicates", "before-exact-path"])
 def test_a_load_killed_before_commit_and_run_again_leaves_every_event_exactly_once(
-    landing: Path, tmp_path: Path
+    landing: Path, tmp_path: Path, killed_at_commit: int
 ) -> None:
-    # A clean file (committed on its own) and a mixed one (staged, then killed just before its commit).
-    write_lines(landing / "clean.jsonl", [line(event(f"c{n}")) for n in range(100)])
+    # A clean file (fast path: rows committed, then duplicates settled) and a mixed one (exact path);
+    # the process is killed just before the 2nd or the 3rd commit.
+    write_lines(landing / "clean.jsonl", [line(event(f"c{n}")) for n in range(100)] + [line(event("c0"))])
     write_lines(landing / "mixed.jsonl", [line(event(f"m{n}")) for n in range(100)] + [b"{broken"])
     warehouse = tmp_path / "warehouse.duckdb"
     script = textwrap.dedent(
@@ -210,18 +213,18 @@ def test_a_load_killed_before_commit_and_run_again_leaves_every_event_exactly_on
         from orchestration.ingestion.landing import event_files
         from orchestration.ingestion.loader import load_files
 
-        class KilledAtSecondCommit:
+        class KilledAtCommit:
             commits = 0
             def __init__(self, con): self.con = con
             def execute(self, sql, *args):
                 if sql.strip() == "commit":
-                    KilledAtSecondCommit.commits += 1
-                    if KilledAtSecondCommit.commits == 2:
+                    KilledAtCommit.commits += 1
+                    if KilledAtCommit.commits == {killed_at_commit}:
                         os.kill(os.getpid(), signal.SIGKILL)
                 return self.con.execute(sql, *args)
             def __getattr__(self, name): return getattr(self.con, name)
 
-        con = KilledAtSecondCommit(duckdb.connect({str(warehouse)!r}))
+        con = KilledAtCommit(duckdb.connect({str(warehouse)!r}))
         load_files(con, event_files([Path({str(landing)!r})]), dt.date(2026, 11, 2))
         """
     )
@@ -229,9 +232,10 @@ def test_a_load_killed_before_commit_and_run_again_leaves_every_event_exactly_on
     assert killed.returncode == -9, killed.stderr.decode()
     with duckdb.connect(str(warehouse)) as con:
         partial = con.execute("select count(*) from raw_events").fetchone()[0]
-        assert partial == 100  # the clean file's transaction committed, the mixed one's did not
+        # The clean file's rows committed (its repeat of c0 too, when killed before settling).
+        assert partial == (101 if killed_at_commit == 2 else 100)
         load_files(con, event_files([landing]), DAY)
         counts = con.execute("select count(*), count(distinct message_id) from raw_events").fetchone()
         (rejected,) = con.execute("select count(*) from rejected_events").fetchone()
     assert counts == (200, 200)
-    assert rejected == 1
+    assert rejected == 2  # the repeated c0 and the broken line
