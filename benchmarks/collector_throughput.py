@@ -6,6 +6,9 @@ Starts `cdp collect` pinned to CPU 0 (a throwaway CDP_HOME), sends pre-encoded b
 events from client threads pinned to the other CPUs, with keep-alive, for a fixed time. Every batch is
 acknowledged only after its events are fsynced. Prints acknowledged events/s (target >= 5,000) and the
 collector's own CPU time, so events per CPU-second can be read even on a busy machine.
+
+One sequential client is bound by the disk's fsync latency (every batch waits for its own fsync);
+concurrent clients share fsyncs (group commit), which is how SDK fleets send.
 """
 
 from __future__ import annotations
