@@ -1,0 +1,39 @@
+{#- One row per usable identifier: a dense integer node id (in (id_type, id_value) order, so a rebuild
+    numbers them the same way), its rule priority and when it was first and last seen. -#}
+with
+
+identifiers as (
+
+    select * from {{ ref('int_identifiers_extracted') }}
+    where blocked_by is null
+
+),
+
+seen as (
+
+    select
+        id_type,
+        id_value,
+        min(event_at) as first_seen,
+        max(event_at) as last_seen,
+        count(distinct event_id) as event_count
+    from identifiers
+    group by id_type, id_value
+
+),
+
+final as (
+
+    select
+        row_number() over (order by id_type, id_value) as node_id,
+        id_type,
+        id_value,
+        {{ identity_rule_case('id_type', 'priority') }} as priority,
+        first_seen,
+        last_seen,
+        event_count
+    from seen
+
+)
+
+select node_id, id_type, id_value, priority, first_seen, last_seen, event_count from final
