@@ -86,7 +86,7 @@ unpivoted as (
 
     {% if 'email' in types %}
     union all
-    select event_id, event_at, 'email' as id_type, email as id_value
+    select event_id, event_at, 'email' as id_type, lower(trim(email)) as id_value
     from events where email is not null
     {% endif %}
 

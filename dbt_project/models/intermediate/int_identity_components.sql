@@ -21,15 +21,23 @@ labels as (
 
 ),
 
-final as (
+labelled as (
 
-    select
-        nodes.node_id,
-        coalesce(labels.label, nodes.node_id) as component_id,
-        {{ components.rounds }} as rounds,
-        {{ components.remaining_edges }} as remaining_edges
+    select nodes.node_id, coalesce(labels.label, nodes.node_id) as label
     from nodes
     left join labels on labels.node = nodes.node_id
+
+),
+
+final as (
+
+    {#- The contraction's representative is arbitrary: name each component by its smallest node id. -#}
+    select
+        node_id,
+        min(node_id) over (partition by label) as component_id,
+        {{ components.rounds }} as rounds,
+        {{ components.remaining_edges }} as remaining_edges
+    from labelled
 
 )
 
