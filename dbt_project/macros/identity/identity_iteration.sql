@@ -5,19 +5,9 @@
       engines where scratch tables are unwelcome).
     Either way the model reports `rounds` and `remaining_edges`, and data tests fail when edges remain. -#}
 
+{#- Scratch tables sit beside the model as <model>__<suffix>; the model's post-hook drops the one it reads last. -#}
 {% macro identity_scratch_name(suffix) -%}
     {{ this.schema }}.{{ this.identifier }}__{{ suffix }}
-{%- endmacro %}
-
-{#- The drop statements for every scratch table a looped model may leave (used as its post-hook). -#}
-{% macro identity_drop_scratch(prefixes) -%}
-    {%- set statements = [] -%}
-    {%- for prefix in prefixes -%}
-        {%- for round in range(0, var('identity_max_rounds', 64) + 2) -%}
-            {%- do statements.append("drop table if exists " ~ identity_scratch_name(prefix ~ '_' ~ round)) -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {{ return(statements | join(';\n')) }}
 {%- endmacro %}
 
 {#- Randomized contraction, one round: every node picks, among itself and its neighbours, the one with
@@ -76,8 +66,10 @@
             {%- do run_query("drop table if exists " ~ edges) -%}
             {%- set state.rounds = round -%}
             {%- set state.remaining = run_query("select count(*) from " ~ identity_scratch_name('edges_' ~ round)).columns[0].values()[0] -%}
+            {%- if state.remaining == 0 -%}{%- do run_query("drop table if exists " ~ identity_scratch_name('edges_' ~ round)) -%}{%- endif -%}
         {%- endfor -%}
         {%- if state.rounds == 0 -%}
+            {%- do run_query("drop table if exists " ~ identity_scratch_name('edges_0')) -%}
             {{ return({'ctes': '', 'labels': 'select cast(null as bigint) as node, cast(null as bigint) as label where 1 = 0',
                        'rounds': '0', 'remaining_edges': '0'}) }}
         {%- endif -%}
@@ -160,8 +152,10 @@
             {%- do run_query("drop table if exists " ~ identity_scratch_name('anchor_frontier_' ~ (round - 1))) -%}
             {%- set state.added = run_query("select count(*) from " ~ frontier).columns[0].values()[0] -%}
             {%- do run_query("insert into " ~ assigned ~ " select * from " ~ frontier) -%}
+            {%- do run_query("drop table if exists " ~ frontier) -%}
             {%- set state.rounds = round -%}
         {%- endfor -%}
+        {%- do run_query("drop table if exists " ~ edges) -%}
         {{ return({'ctes': '', 'assigned': 'select * from ' ~ assigned, 'rounds': state.rounds | string}) }}
     {%- else -%}
         {%- set ctes = ["anchor_edges as (\n" ~ edges_sql ~ "\n)", "anchor_frontier_0 as (\n" ~ seeds_sql ~ "\n)",

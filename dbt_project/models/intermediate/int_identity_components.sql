@@ -1,7 +1,7 @@
 {#- Connected components of the kept edges by randomized contraction (Bögeholz, Brand & Todor, ICDE 2020):
     about log n rounds, each a GROUP BY and two joins. `rounds` is how many ran and `remaining_edges` must
     be 0 (tested): a component is never silently split by running out of rounds. -#}
-{{ config(post_hook=identity_drop_scratch(['edges', 'map', 'labels'])) }}
+{{ config(post_hook="drop table if exists {{ this.schema }}.{{ this.identifier }}__labels_1") }}
 {%- set components = identity_connected_components(
     "select node_a, node_b from " ~ ref('int_identity_edges') ~ " where dropped_by is null") -%}
 
