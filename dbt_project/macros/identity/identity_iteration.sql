@@ -152,10 +152,10 @@
             {%- do run_query("drop table if exists " ~ identity_scratch_name('anchor_frontier_' ~ (round - 1))) -%}
             {%- set state.added = run_query("select count(*) from " ~ frontier).columns[0].values()[0] -%}
             {%- do run_query("insert into " ~ assigned ~ " select * from " ~ frontier) -%}
-            {%- do run_query("drop table if exists " ~ frontier) -%}
             {%- set state.rounds = round -%}
         {%- endfor -%}
         {%- do run_query("drop table if exists " ~ edges) -%}
+        {%- do run_query("drop table if exists " ~ identity_scratch_name('anchor_frontier_' ~ state.rounds)) -%}
         {{ return({'ctes': '', 'assigned': 'select * from ' ~ assigned, 'rounds': state.rounds | string}) }}
     {%- else -%}
         {%- set ctes = ["anchor_edges as (\n" ~ edges_sql ~ "\n)", "anchor_frontier_0 as (\n" ~ seeds_sql ~ "\n)",

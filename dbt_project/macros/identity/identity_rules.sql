@@ -130,6 +130,7 @@
         'blocked_values': blocked_values | map('lower') | list,
         'blocked_patterns': blocked_patterns,
         'phone_country_codes': var('identity_phone_country_codes', {}),
+        'phone_default_country': (var('identity_phone_default_country', none) or '') | upper,
         'strategy': strategy,
         'max_rounds': max_rounds | int,
     }) }}

@@ -18,7 +18,7 @@ select node_a, node_b from {{ model }} where not node_a < node_b
 select assigned.cluster_id, nodes.id_type, count(*) as identifiers
 from {{ model }} as assigned
 inner join {{ ref('int_identity_nodes') }} as nodes on nodes.node_id = assigned.node_id
-where {{ identity_rule_case('nodes.id_type', 'window_days') }} is null
+where {{ identity_rule_case('nodes.id_type', 'window_days') }} is null and not nodes.is_alias_only
 group by assigned.cluster_id, nodes.id_type
 having count(*) > max({{ identity_rule_case('nodes.id_type', 'limit') }})
 {% endtest %}

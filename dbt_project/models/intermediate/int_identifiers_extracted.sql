@@ -11,9 +11,9 @@ events as (
 
 ),
 
-known_user_ids as (
+known_anonymous_ids as (
 
-    select distinct trim(user_id) as user_id from events where user_id is not null
+    select distinct trim(anonymous_id) as anonymous_id from events where anonymous_id is not null
 
 ),
 
@@ -47,7 +47,11 @@ phones_normalised as (
             when raw_phone like '+%' then '+' || {{ identity_digits_only('raw_phone') }}
             when raw_phone like '00%' then '+' || substr({{ identity_digits_only('raw_phone') }}, 3)
             {%- for country, code in rules.phone_country_codes.items() %}
-            when country = '{{ country | upper }}' then '+{{ code }}' || ltrim({{ identity_digits_only('raw_phone') }}, '0')
+            when coalesce(country, '{{ rules.phone_default_country }}') = '{{ country | upper }}' then
+                case when {{ identity_digits_only('raw_phone') }} like '{{ code }}%' and length({{ identity_digits_only('raw_phone') }}) >= 11
+                    then '+' || {{ identity_digits_only('raw_phone') }}
+                    else '+{{ code }}' || ltrim({{ identity_digits_only('raw_phone') }}, '0')
+                end
             {%- endfor %}
             else {{ identity_digits_only('raw_phone') }}
         end as phone
@@ -65,47 +69,49 @@ external_ids as (
 
 unpivoted as (
 
-    select event_id, event_at, 'user_id' as id_type, trim(user_id) as id_value
+    select event_id, event_at, 'user_id' as id_type, trim(user_id) as id_value, false as via_alias
     from events where user_id is not null
 
     union all
 
-    select event_id, event_at, 'anonymous_id' as id_type, trim(anonymous_id) as id_value
+    select event_id, event_at, 'anonymous_id' as id_type, trim(anonymous_id) as id_value, false as via_alias
     from events where anonymous_id is not null
 
-    {#- alias: previous_id is the same node as a user_id when that value is ever used as one, else an anonymous_id. #}
+    {#- alias: previous_id is the anonymous_id it names when that value is ever sent as one, else an earlier
+        user_id (a legacy or renamed id); via_alias marks it so the user_id limit lets the alias merge it. #}
     union all
     select
         events.event_id,
         events.event_at,
-        case when known_user_ids.user_id is not null then 'user_id' else 'anonymous_id' end as id_type,
-        trim(events.previous_id) as id_value
+        case when known_anonymous_ids.anonymous_id is not null then 'anonymous_id' else 'user_id' end as id_type,
+        trim(events.previous_id) as id_value,
+        true as via_alias
     from events
-    left join known_user_ids on known_user_ids.user_id = trim(events.previous_id)
+    left join known_anonymous_ids on known_anonymous_ids.anonymous_id = trim(events.previous_id)
     where events.previous_id is not null
 
     {% if 'email' in types %}
     union all
-    select event_id, event_at, 'email' as id_type, lower(trim(email)) as id_value
+    select event_id, event_at, 'email' as id_type, lower(trim(email)) as id_value, false as via_alias
     from events where email is not null
     {% endif %}
 
     {% if 'phone' in types %}
     union all
-    select event_id, event_at, 'phone' as id_type, phone as id_value
+    select event_id, event_at, 'phone' as id_type, phone as id_value, false as via_alias
     from phones_normalised
     {% endif %}
 
     {% for id_type in ['device_id', 'advertising_id'] if id_type in types %}
     union all
-    select event_id, event_at, '{{ id_type }}' as id_type, lower({{ id_type }}) as id_value
+    select event_id, event_at, '{{ id_type }}' as id_type, trim({{ id_type }}) as id_value, false as via_alias
     from events where {{ id_type }} is not null
     {% endfor %}
 
     {% for id_type, rule in types.items() %}
     {% for column, path in rule.json %}
     union all
-    select event_id, event_at, '{{ id_type }}' as id_type, trim({{ json_text(column, path) }}) as id_value
+    select event_id, event_at, '{{ id_type }}' as id_type, trim({{ json_text(column, path) }}) as id_value, false as via_alias
     from events where {{ json_text(column, path) }} is not null
     {% endfor %}
     {% endfor %}
@@ -116,7 +122,8 @@ unpivoted as (
         event_id,
         event_at,
         trim(both '_' from {{ identity_regex_replace_all('lower(trim(external_type))', '[^a-z0-9]+', '_') }}) as id_type,
-        case when lower(trim(external_type)) = 'email' then lower(trim(external_id)) else trim(external_id) end as id_value
+        case when lower(trim(external_type)) = 'email' then lower(trim(external_id)) else trim(external_id) end as id_value,
+        false as via_alias
     from external_ids
     where external_type is not null and external_id is not null
 
@@ -124,9 +131,10 @@ unpivoted as (
 
 deduplicated as (
 
-    select distinct event_id, event_at, id_type, id_value
+    select event_id, event_at, id_type, id_value, {{ dbt.bool_or('via_alias') }} as via_alias
     from unpivoted
     where id_value is not null
+    group by event_id, event_at, id_type, id_value
 
 ),
 
@@ -137,6 +145,7 @@ final as (
         event_at,
         id_type,
         id_value,
+        via_alias,
         case
             when lower(id_value) in (
                 {%- for value in rules.blocked_values %}'{{ value | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
@@ -152,4 +161,4 @@ final as (
 
 )
 
-select event_id, event_at, id_type, id_value, blocked_by from final
+select event_id, event_at, id_type, id_value, via_alias, blocked_by from final

@@ -3,6 +3,7 @@
        one per profile, `user_id` by default) is split around those anchors: every identifier joins its
        nearest anchor (breadth-first over kept edges); ties go to the link completed earliest, then the
        earliest-seen anchor, then the lowest id. So a shared device stays with whoever used it first.
+       An id only ever named as an alias previous_id is an explicit merge: never an anchor, never counted.
     2. In each resulting cluster, identifiers of a limited type beyond the limit (within `window_days`
        when set), in first-seen order, are detached into profiles of their own: the earlier link wins.
     `assigned_by` records which rule placed each identifier. -#}
@@ -20,7 +21,7 @@
     select component_id
     from {{ components_relation }} as components
     inner join {{ nodes_relation }} as nodes on nodes.node_id = components.node_id
-    where nodes.id_type = '{{ anchor_type }}'
+    where nodes.id_type = '{{ anchor_type }}' and not nodes.is_alias_only
     group by component_id
     having count(*) > 1
 {%- endset -%}
@@ -29,7 +30,7 @@
         nodes.first_seen as path_seen, 0 as distance
     from {{ nodes_relation }} as nodes
     inner join {{ components_relation }} as components on components.node_id = nodes.node_id
-    where nodes.id_type = '{{ anchor_type }}'
+    where nodes.id_type = '{{ anchor_type }}' and not nodes.is_alias_only
         and components.component_id in ({{ contested_components }})
 {%- endset -%}
 {%- set anchor_edges_sql -%}
@@ -75,6 +76,7 @@ clustered as (
         nodes.node_id,
         nodes.id_type,
         nodes.first_seen,
+        nodes.is_alias_only,
         components.component_id,
         {% if nearest %}
         coalesce(nearest_anchor.anchor, components.component_id) as cluster_id,
@@ -97,7 +99,7 @@ limited as (
 
     select
         clustered.*,
-        {{ identity_rule_case('clustered.id_type', 'limit') }} as type_limit,
+        case when not clustered.is_alias_only then {{ identity_rule_case('clustered.id_type', 'limit') }} end as type_limit,
         {{ identity_rule_case('clustered.id_type', 'window_days') }} as window_days
     from clustered
 
