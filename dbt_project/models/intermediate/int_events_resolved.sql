@@ -1,17 +1,6 @@
-{#- Every event with the profile it belongs to, through its strongest identifier. -#}
+{#- Every event that carries a usable identifier, with the profile of its strongest identifier
+    (priority, then id order): every column of stg_cdp__events plus profile_id. -#}
 with
-
-identifiers as (
-
-    select * from {{ ref('int_identifiers_extracted') }}
-
-),
-
-graph as (
-
-    select * from {{ ref('identity_graph') }}
-
-),
 
 events as (
 
@@ -19,15 +8,38 @@ events as (
 
 ),
 
+identifiers as (
+
+    select * from {{ ref('int_identifiers_extracted') }}
+    where blocked_by is null
+
+),
+
+nodes as (
+
+    select * from {{ ref('int_identity_nodes') }}
+
+),
+
+profile_ids as (
+
+    select * from {{ ref('int_identity_profile_ids') }}
+
+),
+
 event_profiles as (
 
-    select
-        identifiers.event_id,
-        min(graph.profile_id) as profile_id
-    from identifiers
-    inner join graph
-        on graph.id_type = identifiers.id_type and graph.id_value = identifiers.id_value
-    group by identifiers.event_id
+    select event_id, profile_id
+    from (
+        select
+            identifiers.event_id,
+            profile_ids.profile_id,
+            row_number() over (partition by identifiers.event_id order by nodes.priority, nodes.node_id) as strength
+        from identifiers
+        inner join nodes on nodes.id_type = identifiers.id_type and nodes.id_value = identifiers.id_value
+        inner join profile_ids on profile_ids.node_id = nodes.node_id
+    ) as ranked
+    where strength = 1
 
 ),
 

@@ -1,46 +1,44 @@
-{#- Connected components by min-label propagation, unrolled `identity_max_rounds` times.
-    The test `identity_components_converged` fails if any edge still joins two labels. -#}
+{#- Connected components of the kept edges by randomized contraction (Bögeholz, Brand & Todor, ICDE 2020):
+    about log n rounds, each a GROUP BY and two joins. `rounds` is how many ran and `remaining_edges` must
+    be 0 (tested): a component is never silently split by running out of rounds. -#}
+{{ config(post_hook="drop table if exists {{ this.schema }}.{{ this.identifier }}__labels_1") }}
+{%- set components = identity_connected_components(
+    "select node_a, node_b from " ~ ref('int_identity_edges') ~ " where dropped_by is null") -%}
+
 with
 
-edges as (
-
-    select node_a as node, node_b as neighbour from {{ ref('int_identity_edges') }}
-    union all
-    select node_b as node, node_a as neighbour from {{ ref('int_identity_edges') }}
-
-),
+{{ components.ctes }}
 
 nodes as (
 
-    select distinct id_type || ':' || id_value as node from {{ ref('int_identifiers_extracted') }}
+    select node_id from {{ ref('int_identity_nodes') }}
 
 ),
 
-round_0 as (
+labels as (
 
-    select node, node as label from nodes
-
-),
-{% for round in range(1, var('identity_max_rounds') + 1) %}
-round_{{ round }} as (
-
-    select node, min(label) as label
-    from (
-        select node, label from round_{{ round - 1 }}
-        union all
-        select edges.node, previous.label
-        from edges
-        inner join round_{{ round - 1 }} as previous on previous.node = edges.neighbour
-    ) as candidates
-    group by node
+    {{ components.labels }}
 
 ),
-{% endfor %}
+
+labelled as (
+
+    select nodes.node_id, coalesce(labels.label, nodes.node_id) as label
+    from nodes
+    left join labels on labels.node = nodes.node_id
+
+),
 
 final as (
 
-    select node, label from round_{{ var('identity_max_rounds') }}
+    {#- The contraction's representative is arbitrary: name each component by its smallest node id. -#}
+    select
+        node_id,
+        min(node_id) over (partition by label) as component_id,
+        {{ components.rounds }} as rounds,
+        {{ components.remaining_edges }} as remaining_edges
+    from labelled
 
 )
 
-select * from final
+select node_id, component_id, rounds, remaining_edges from final

@@ -1,0 +1,301 @@
+"""Identity graph benchmark: the dbt identity models against scipy and networkx on the same seeded graphs.
+
+For each graph (a realistic identity graph, the same with one junk hub, a long path) it writes one
+synthetic two-identifier event per edge into `int_identifiers_extracted`, runs the dbt models that turn
+identifiers into nodes, edges and connected components (`dbt run`, loop strategy: rounds until no edge is
+left), times `scipy.sparse.csgraph.connected_components` (CSR build included; once from the integer edge arrays,
+once from the identifier pairs in the warehouse, read and factorised as the SQL has to) and
+`networkx.connected_components` on the same edges, checks that the three partitions agree, and prints times,
+contraction rounds and ratios (medians over --repeat runs).
+
+    python benchmarks/identity_components.py                 # full size: 1M identifiers / 2M edges, 1M-node path
+    python benchmarks/identity_components.py --scale 0.1     # a tenth of that
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+MODELS = ["int_identity_nodes", "int_identity_edges", "int_identity_components"]
+TYPES = np.array(["user_id", "email", "anonymous_id", "phone", "salesforce_contact_id"])
+
+
+@dataclass
+class Graph:
+    name: str
+    id_type: np.ndarray  # per node
+    id_value: np.ndarray  # per node
+    src: np.ndarray  # edge endpoints, node indexes
+    dst: np.ndarray
+
+
+def realistic_graph(identifiers: int, edges: int, rng: np.random.Generator) -> Graph:
+    """People with 1-30 identifiers each (heavy tail), linked by repeated co-occurrence, plus a few
+    cross-person links so that some components chain several people."""
+    sizes = np.minimum(rng.zipf(1.9, identifiers // 3), 30)
+    sizes = sizes[np.cumsum(sizes) <= identifiers]
+    person = np.repeat(np.arange(len(sizes)), sizes)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    n = len(person)
+    # Every identifier links to one earlier identifier of its person (a spanning tree), the rest are extra links.
+    offset_in_person = np.arange(n) - start[person]
+    tree_src = np.nonzero(offset_in_person > 0)[0]
+    tree_dst = start[person[tree_src]] + (rng.random(len(tree_src)) * offset_in_person[tree_src]).astype(
+        np.int64
+    )
+    extra = max(edges - len(tree_src), 0)
+    cross = extra // 50
+    multi = np.nonzero(sizes[person] > 1)[0]
+    extra_src = rng.choice(multi, extra - cross)
+    extra_dst = start[person[extra_src]] + (rng.random(len(extra_src)) * sizes[person[extra_src]]).astype(
+        np.int64
+    )
+    cross_src, cross_dst = rng.integers(0, n, cross), rng.integers(0, n, cross)
+    src = np.concatenate([tree_src, extra_src, cross_src])
+    dst = np.concatenate([tree_dst, extra_dst, cross_dst])
+    keep = src != dst
+    id_type = TYPES[rng.integers(0, len(TYPES), n)]
+    id_value = np.char.add("id-", rng.permutation(n).astype(str))
+    return Graph("realistic", id_type, id_value, src[keep], dst[keep])
+
+
+def with_hub(graph: Graph, hub_degree: int, rng: np.random.Generator) -> Graph:
+    """One junk identifier (e.g. a shared test login) linked to `hub_degree` random identifiers."""
+    hub = len(graph.id_value)
+    targets = rng.choice(hub, hub_degree, replace=False)
+    return Graph(
+        "hub",
+        np.append(graph.id_type, "anonymous_id"),
+        np.append(graph.id_value, "junk-hub"),
+        np.concatenate([graph.src, np.full(hub_degree, hub)]),
+        np.concatenate([graph.dst, targets]),
+    )
+
+
+def path_graph(nodes: int, rng: np.random.Generator) -> Graph:
+    """One chain of `nodes` identifiers, numbered in random order (no help from id order)."""
+    order = rng.permutation(nodes)
+    return Graph(
+        "path",
+        np.full(nodes, "anonymous_id"),
+        np.char.add("p-", np.arange(nodes).astype(str)),
+        order[:-1],
+        order[1:],
+    )
+
+
+def write_identifiers(warehouse: Path, graph: Graph) -> None:
+    """One event per edge carrying its two identifiers, as int_identifiers_extracted holds them."""
+    edge_count = len(graph.src)
+    # Identifiers on no edge still arrive on an event of their own (they are singleton profiles).
+    linked = np.zeros(len(graph.id_value), dtype=bool)
+    linked[graph.src] = linked[graph.dst] = True
+    alone = np.nonzero(~linked)[0]
+    frame = pd.DataFrame(
+        {
+            "event_id": np.concatenate(
+                [
+                    np.repeat(np.char.add("e", np.arange(edge_count).astype(str)), 2),
+                    np.char.add("s", np.arange(len(alone)).astype(str)),
+                ]
+            ),
+            "event_at": pd.Timestamp("2026-01-01")
+            + pd.to_timedelta(
+                np.concatenate([np.repeat(np.arange(edge_count), 2), np.zeros(len(alone))]), unit="s"
+            ),
+            "node": np.concatenate([np.column_stack([graph.src, graph.dst]).ravel(), alone]),
+        }
+    )
+    frame["id_type"] = graph.id_type[frame["node"].to_numpy()]
+    frame["id_value"] = graph.id_value[frame["node"].to_numpy()]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema if not exists intermediate")
+        con.execute(
+            "create or replace table intermediate.int_identifiers_extracted as "
+            "select event_id, event_at, id_type, id_value, false as via_alias, cast(null as varchar) as blocked_by "
+            "from frame"
+        )
+
+
+def run_dbt(home: Path, target: Path) -> tuple[float, dict[str, float], int]:
+    from dbt.cli.main import dbtRunner
+
+    os.environ["CDP_HOME"] = str(home)
+    started = time.perf_counter()
+    result = dbtRunner().invoke(
+        ["run", "--select", *MODELS, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError(f"dbt run failed: {result.exception}")
+    timings = json.loads((target / "run_results.json").read_text())
+    per_model = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in timings["results"]}
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # dbt-duckdb keeps its connection open
+        (rounds,) = con.execute("select max(rounds) from intermediate.int_identity_components").fetchone()
+    return wall, per_model, int(rounds)
+
+
+def sql_labels(home: Path, graph: Graph) -> np.ndarray:
+    """The SQL component of every node, in node-index order."""
+    lookup = pd.DataFrame(  # noqa: F841 - read by DuckDB's replacement scan below
+        {"id_type": graph.id_type, "id_value": graph.id_value, "node": np.arange(len(graph.id_value))}
+    )
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # dbt-duckdb keeps its connection open
+        labelled = con.execute(
+            """
+            select lookup.node, components.component_id
+            from lookup
+            inner join intermediate.int_identity_nodes as nodes using (id_type, id_value)
+            inner join intermediate.int_identity_components as components using (node_id)
+            order by lookup.node
+            """
+        ).fetchnumpy()
+    labels = np.full(len(graph.id_value), -1, dtype=np.int64)
+    labels[labelled["node"]] = labelled["component_id"]
+    return labels
+
+
+def scipy_labels(graph: Graph) -> tuple[float, np.ndarray]:
+    started = time.perf_counter()
+    n = len(graph.id_value)
+    matrix = sp.csr_matrix((np.ones(len(graph.src), dtype=np.int8), (graph.src, graph.dst)), shape=(n, n))
+    _, labels = connected_components(matrix, directed=False)
+    return time.perf_counter() - started, labels
+
+
+def scipy_from_warehouse_seconds(home: Path) -> float:
+    """scipy given what the SQL is given: identifier pairs in the warehouse, read, factorised, CSR, components."""
+    started = time.perf_counter()
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        pairs = con.execute(
+            """
+            select a.id_type || ':' || a.id_value as left_key, b.id_type || ':' || b.id_value as right_key
+            from intermediate.int_identifiers_extracted as a
+            inner join intermediate.int_identifiers_extracted as b
+                on a.event_id = b.event_id and (a.id_type, a.id_value) < (b.id_type, b.id_value)
+            """
+        ).fetch_df()
+    codes, uniques = pd.factorize(pd.concat([pairs["left_key"], pairs["right_key"]], ignore_index=True))
+    half = len(pairs)
+    matrix = sp.csr_matrix(
+        (np.ones(half, dtype=np.int8), (codes[:half], codes[half:])), shape=(len(uniques), len(uniques))
+    )
+    connected_components(matrix, directed=False)
+    return time.perf_counter() - started
+
+
+def networkx_labels(graph: Graph) -> tuple[float, np.ndarray]:
+    started = time.perf_counter()
+    nx_graph = nx.Graph()
+    nx_graph.add_nodes_from(range(len(graph.id_value)))
+    nx_graph.add_edges_from(zip(graph.src.tolist(), graph.dst.tolist(), strict=True))
+    labels = np.empty(len(graph.id_value), dtype=np.int64)
+    for index, component in enumerate(nx.connected_components(nx_graph)):
+        labels[list(component)] = index
+    return time.perf_counter() - started, labels
+
+
+def mismatches(left: np.ndarray, right: np.ndarray) -> int:
+    """Nodes whose component in `left` does not correspond one-to-one with their component in `right`."""
+    pairs = pd.DataFrame({"left": left, "right": right})
+    left_ok = pairs.groupby("left")["right"].transform("nunique") == 1
+    right_ok = pairs.groupby("right")["left"].transform("nunique") == 1
+    return int((~(left_ok & right_ok)).sum() + (left < 0).sum())
+
+
+def benchmark(graph: Graph, repeat: int, skip_networkx: bool) -> dict[str, object]:
+    sql_runs, component_runs, scipy_runs, scipy_e2e_runs, nx_runs = [], [], [], [], []
+    rounds = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        home, target = Path(scratch), Path(scratch) / "target"
+        write_identifiers(home / "warehouse.duckdb", graph)
+        for _ in range(repeat):
+            wall, per_model, rounds = run_dbt(home, target)
+            sql_runs.append(sum(per_model[m] for m in MODELS))
+            component_runs.append(per_model["int_identity_components"])
+        sql = sql_labels(home, graph)
+        for _ in range(repeat):
+            scipy_e2e_runs.append(scipy_from_warehouse_seconds(home))
+    for _ in range(repeat):
+        seconds, reference = scipy_labels(graph)
+        scipy_runs.append(seconds)
+    nx_mismatches = None
+    if not skip_networkx:
+        for _ in range(repeat):
+            seconds, nx_reference = networkx_labels(graph)
+            nx_runs.append(seconds)
+        nx_mismatches = mismatches(sql, nx_reference)
+    return {
+        "graph": graph.name,
+        "identifiers": len(graph.id_value),
+        "edges": len(graph.src),
+        "components": int(len(np.unique(reference))),
+        "rounds": rounds,
+        "sql_models_s": statistics.median(sql_runs),
+        "sql_components_s": statistics.median(component_runs),
+        "scipy_s": statistics.median(scipy_runs),
+        "scipy_from_warehouse_s": statistics.median(scipy_e2e_runs),
+        "networkx_s": statistics.median(nx_runs) if nx_runs else None,
+        "mismatches_vs_scipy": mismatches(sql, reference),
+        "mismatches_vs_networkx": nx_mismatches,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 1M identifiers / 2M edges, 1M-node path"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; medians are reported")
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--graphs", default="realistic,hub,path")
+    parser.add_argument("--skip-networkx", action="store_true")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    identifiers, edges = int(1_000_000 * args.scale), int(2_000_000 * args.scale)
+    realistic = realistic_graph(identifiers, edges, rng)
+    graphs = {
+        "realistic": lambda: realistic,
+        "hub": lambda: with_hub(realistic, max(identifiers // 20, 10), rng),
+        "path": lambda: path_graph(identifiers, rng),
+    }
+    for name in args.graphs.split(","):
+        row = benchmark(graphs[name](), args.repeat, args.skip_networkx)
+        components_seconds, nx_seconds = row["sql_components_s"], row["networkx_s"]
+        print(
+            f"{row['graph']}: {row['identifiers']} identifiers, {row['edges']} edges, {row['components']} components\n"
+            f"  dbt nodes+edges+components {row['sql_models_s']:.2f}s, of which components {components_seconds:.2f}s"
+            f" in {row['rounds']} rounds\n"
+            f"  scipy {row['scipy_s']:.2f}s from integer arrays, {row['scipy_from_warehouse_s']:.2f}s from the warehouse"
+            f" (components/scipy {components_seconds / row['scipy_s']:.1f}x and"
+            f" {components_seconds / row['scipy_from_warehouse_s']:.1f}x)\n"
+            + (
+                f"  networkx {nx_seconds:.2f}s (networkx/components {nx_seconds / components_seconds:.1f}x)\n"
+                if nx_seconds
+                else ""
+            )
+            + f"  partition mismatches: {row['mismatches_vs_scipy']} vs scipy, {row['mismatches_vs_networkx']} vs networkx",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
