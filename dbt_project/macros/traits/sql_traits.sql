@@ -1,0 +1,23 @@
+{#- SQL traits: any macro of this project named `sql_trait__<anything>` returning a select keyed by
+    `profile_id` (one row per profile). `profile_traits` finds them by name while dbt parses it, so the
+    refs they make become its dependencies: adding a file under macros/traits/sql/ is all it takes.
+
+    Why macros and not models: dbt records a model's dependencies by rendering it at parse time, when the
+    `graph` of other models is still empty, so a model cannot discover sibling models; the macros of the
+    project, though, are all parsed first and can be listed from the project's namespace. -#}
+
+{% macro sql_trait_prefix() -%}{{ return('sql_trait__') }}{%- endmacro %}
+
+{#- Names of the SQL-trait macros, sorted so the column order is stable. -#}
+{% macro sql_trait_macro_names() -%}
+    {%- set names = [] -%}
+    {%- for name in context[project_name] -%}
+        {%- if name.startswith(cdp.sql_trait_prefix()) -%}{%- do names.append(name) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(names | sort) }}
+{%- endmacro %}
+
+{#- The select a SQL trait macro returns. -#}
+{% macro sql_trait_select(macro_name) -%}
+    {{ return(context[project_name][macro_name]()) }}
+{%- endmacro %}
