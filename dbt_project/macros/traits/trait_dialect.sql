@@ -70,3 +70,17 @@
 {% macro bigquery__star_except(relation_alias, columns) -%}
     {{ relation_alias }}.* except ({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- A cast that yields null for values of the wrong shape (a revenue of "n/a"), so one bad event never
+    fails the build; dbt's own safe_cast has no DuckDB implementation. -#}
+{% macro try_cast(field, type) -%}
+    {{ return(adapter.dispatch('try_cast', 'cdp')(field, type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast(field, type) -%}
+    {{ dbt.safe_cast(field, type) }}
+{%- endmacro %}
+
+{% macro duckdb__try_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

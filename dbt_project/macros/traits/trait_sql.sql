@@ -29,11 +29,11 @@
 {% macro trait_value(trait) -%}
     {%- if trait.column -%}
         {%- if trait.value_type in ['timestamp'] and trait.column in ['event_at', 'received_at'] -%}{{ trait.column }}
-        {%- else -%}{{ dbt.safe_cast(trait.column, cdp.trait_sql_type(trait.value_type)) }}
+        {%- else -%}{{ cdp.try_cast(trait.column, cdp.trait_sql_type(trait.value_type)) }}
         {%- endif -%}
     {%- elif trait.property -%}
         {%- if trait.value_type == 'text' -%}{{ cdp.trait_property_text(trait.property) }}
-        {%- else -%}{{ dbt.safe_cast(cdp.trait_property_text(trait.property), cdp.trait_sql_type(trait.value_type)) }}
+        {%- else -%}{{ cdp.try_cast(cdp.trait_property_text(trait.property), cdp.trait_sql_type(trait.value_type)) }}
         {%- endif -%}
     {%- else -%}1
     {%- endif -%}
@@ -43,7 +43,7 @@
 {% macro trait_filter_condition(item) -%}
     {%- set text = cdp.trait_property_text(item.property) -%}
     {%- set numeric = item.value is number and item.value is not boolean -%}
-    {%- set operand = dbt.safe_cast(text, dbt.type_numeric()) if numeric else text -%}
+    {%- set operand = cdp.try_cast(text, dbt.type_numeric()) if numeric else text -%}
     {%- set value = (item.value | lower if item.value is boolean else item.value) -%}
     {%- if item.op == 'exists' -%}{{ text }} is not null
     {%- elif item.op == 'not_exists' -%}{{ text }} is null
