@@ -40,11 +40,11 @@
 {%- endmacro -%}
 
 {%- macro _is_iso_date(value) -%}
-    {{ return(modules.re.match('^\d{4}-\d{2}-\d{2}$', value | string) is not none) }}
+    {{ return(modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value | string) is not none) }}
 {%- endmacro -%}
 
 {%- macro _check_path(name, field, path) -%}
-    {%- if path is not string or not modules.re.match('^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$', path) -%}
+    {%- if path is not string or not modules.re.match('^[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*$', path) -%}
         {{ cdp.trait_error(name, field, "must be a property path like 'revenue' or 'product.brand', got '" ~ path ~ "'") }}
     {%- endif -%}
 {%- endmacro -%}
