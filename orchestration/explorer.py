@@ -247,3 +247,125 @@ def _audiences(con: duckdb.DuckDBPyConnection, profile_id: str, tables: set[str]
             [profile_id],
         )
     return []
+
+
+# Comparisons an audience condition may use, as in the audience models' where clauses.
+CONDITION_OPERATORS = {"=": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    trait: str
+    op: str
+    expected: Any
+    actual: Any
+    passed: bool
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class MembershipExplanation:
+    audience: str
+    profile_id: str
+    match: Match
+    checks: list[ConditionCheck]
+    qualifies: bool  # every condition holds on the traits now
+    is_member: bool  # in audience_membership as last built
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_json_default, indent=2)
+
+
+def audience_conditions(manifest_path: Path, audience: str) -> list[dict[str, Any]]:
+    """The conditions an audience model declares in `meta.audience.conditions` (dbt manifest)."""
+    manifest = json.loads(manifest_path.read_text())
+    known: list[str] = []
+    for node in manifest["nodes"].values():
+        meta = (node.get("config") or {}).get("meta") or node.get("meta") or {}
+        spec = meta.get("audience")
+        if node.get("resource_type") != "model" or not spec:
+            continue
+        known.append(spec.get("name", node["name"]))
+        if spec.get("name", node["name"]) == audience:
+            conditions = spec.get("conditions")
+            if not conditions:
+                raise ExplorerError(
+                    f"Audience '{audience}' declares no conditions (meta.audience.conditions)."
+                )
+            return list(conditions)
+    raise ExplorerError(
+        f"No audience named '{audience}'. Known audiences: {', '.join(sorted(known)) or 'none'}."
+    )
+
+
+def _sql_literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def explain_membership(
+    con: duckdb.DuckDBPyConnection,
+    audience: str,
+    conditions: Sequence[dict[str, Any]],
+    identifier: str,
+    id_type: str | None = None,
+) -> MembershipExplanation:
+    """Each condition of the audience checked against the profile's traits, in one query."""
+    match = resolve_identifier(con, identifier, id_type)
+    tables = _existing_tables(con)
+    if PROFILE_TRAITS not in tables:
+        raise ExplorerError("profile_traits is not built yet: run `cdp run` first.")
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'main' and table_name = ?",
+            [PROFILE_TRAITS.split(".")[1]],
+        ).fetchall()
+    }
+    selects = []
+    for position, condition in enumerate(conditions):
+        trait, op = condition.get("trait"), condition.get("op")
+        if trait not in columns:
+            raise ExplorerError(
+                f"Audience '{audience}' reads trait '{trait}', which profile_traits does not have."
+            )
+        if op not in CONDITION_OPERATORS:
+            raise ExplorerError(f"Audience '{audience}': operator '{op}' on '{trait}' is not supported.")
+        # Same rule as the audience SQL: a null trait value fails its condition.
+        selects.append(
+            f'coalesce("{trait}" {CONDITION_OPERATORS[op]} {_sql_literal(condition.get("value"))}, false)'
+            f' as passed_{position}, "{trait}" as actual_{position}'
+        )
+    row = con.execute(
+        f"select {', '.join(selects)} from {PROFILE_TRAITS} where profile_id = ?", [match.profile_id]
+    ).fetchall()
+    if not row:
+        raise ExplorerError(f"Profile {match.profile_id} has no row in profile_traits yet: run `cdp run`.")
+    values = row[0]
+    checks = [
+        ConditionCheck(
+            trait=condition["trait"],
+            op=condition["op"],
+            expected=condition.get("value"),
+            actual=values[2 * position + 1],
+            passed=bool(values[2 * position]),
+            description=condition.get("description"),
+        )
+        for position, condition in enumerate(conditions)
+    ]
+    is_member = False
+    if AUDIENCE_MEMBERSHIP in tables:
+        is_member = bool(
+            con.execute(
+                f"select count(*) from {AUDIENCE_MEMBERSHIP} where audience = ? and profile_id = ?",
+                [audience, match.profile_id],
+            ).fetchone()[0]
+        )
+    return MembershipExplanation(
+        audience, match.profile_id, match, checks, all(c.passed for c in checks), is_member
+    )

@@ -116,3 +116,49 @@ def _print_view(view: Any) -> None:
     console.print(events)
     if view.missing_tables:
         console.print(f"[dim]Not built yet: {', '.join(view.missing_tables)}[/dim]")
+
+
+@app.command()
+def why(
+    audience: str = typer.Argument(
+        ..., help="Audience name (an audience model in dbt_project/models/audiences)."
+    ),
+    identifier: str = typer.Argument(..., help="Any identifier of the person."),
+    id_type: str = typer.Option(None, "--type", help="Only match this identifier type."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Why a profile is or is not in an audience, condition by condition."""
+    from orchestration.explorer import (
+        ExplorerError,
+        audience_conditions,
+        connect_read_only,
+        explain_membership,
+    )
+    from orchestration.project import ensure_manifest
+    from orchestration.settings import warehouse_path
+
+    try:
+        conditions = audience_conditions(ensure_manifest().manifest_path, audience)
+        with connect_read_only(warehouse_path()) as con:
+            explanation = explain_membership(con, audience, conditions, identifier, id_type=id_type)
+    except ExplorerError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        typer.echo(explanation.to_json())
+        return
+    console = Console()
+    verdict = "is in" if explanation.is_member else "is not in"
+    console.print(f"[bold]Profile {explanation.profile_id} {verdict} {audience}[/bold]")
+    table = Table("condition", "trait value", "holds")
+    for check in explanation.checks:
+        label = f"{check.trait} {check.op} {check.expected}"
+        if check.description:
+            label += f"  ({check.description})"
+        table.add_row(label, _text(check.actual), "[green]yes[/green]" if check.passed else "[red]no[/red]")
+    console.print(table)
+    if explanation.qualifies != explanation.is_member:
+        console.print(
+            "[yellow]The traits now say otherwise than the last audience build: "
+            "run `cdp run` to refresh membership.[/yellow]"
+        )
