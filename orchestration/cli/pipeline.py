@@ -28,7 +28,11 @@ def generate(
 
     end = dt.date.fromisoformat(end_date) if end_date else None
     summary = generate_events(events=events, profiles=profiles, days=days, seed=seed, out=out, end_date=end)
-    console.print(summary)
+    console.print(
+        f"wrote {summary.events} events ({summary.duplicates} planted duplicate deliveries) for "
+        f"{summary.persons} people in {len(summary.files)} files under {summary.out} in {summary.seconds:.1f}s"
+    )
+    console.print(f"ground truth: {summary.out / '_ground_truth'}")
 
 
 @app.command()
@@ -63,13 +67,18 @@ def run(
 
     with dbt_output_to_log() as log:
         results = run_all(as_of=as_of, full_refresh=full_refresh)
-    console.print(f"dbt log: {log}")
-    table = Table("asset", "metadata")
-    for name in ("ingestion", "pipeline"):
-        for key, meta in materialization_metadata(results[name]).items():
-            if meta:
-                table.add_row(key, ", ".join(f"{k}={v}" for k, v in meta.items()))
+    materialized = {
+        key: meta
+        for name in ("ingestion", "pipeline")
+        for key, meta in materialization_metadata(results[name]).items()
+    }
+    table = Table("asset", "what happened")
+    for key, meta in materialized.items():
+        # dbt models report their own status; show the counts the CDP's own assets report.
+        if key == "raw_events" or key.startswith("sync/"):
+            table.add_row(key, ", ".join(f"{k}={v}" for k, v in meta.items() if not isinstance(v, dict)))
     console.print(table)
+    console.print(f"{len(materialized)} assets materialised; dbt log: {log}")
 
 
 @app.command()
