@@ -40,6 +40,13 @@ def test_new_yaml_trait_and_new_sql_trait_become_columns(built_project: BuiltPro
     assert ann["product_views_7d"] == 2
     assert ann["engagement_score"] == 3 + 10 * 2
     assert traits["bob@example.com"]["product_views_7d"] == 0
+    # The declaration's description documents the column in the warehouse (and so in dbt docs' catalog).
+    with duckdb.connect(str(built_project.warehouse), read_only=True) as con:
+        (comment,) = con.execute(
+            "select comment from duckdb_columns() where table_name = 'profile_traits' "
+            "and column_name = 'product_views_7d'"
+        ).fetchone()
+    assert comment == "Products viewed in the last 7 days."
 
 
 def test_events_from_every_identifier_of_a_person_count_once(built_project: BuiltProject) -> None:

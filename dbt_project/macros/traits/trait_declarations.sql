@@ -208,3 +208,15 @@
     {%- endfor -%}
     {{ return(traits) }}
 {%- endmacro %}
+
+{#- Post-hook: each declared trait's description as its column comment, so the warehouse (and the
+    catalog `dbt docs generate` reads) documents traits that are only declared in YAML. -#}
+{% macro comment_trait_columns(relation) -%}
+    {%- if execute -%}
+        {%- set columns = {} -%}
+        {%- for trait in cdp.trait_declarations() -%}
+            {%- do columns.update({trait.name: {'name': trait.name, 'description': trait.description, 'quote': false}}) -%}
+        {%- endfor -%}
+        {{ alter_column_comment(relation, columns) }}
+    {%- endif -%}
+{%- endmacro %}

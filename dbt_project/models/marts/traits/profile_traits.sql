@@ -1,6 +1,7 @@
 {#- One row per profile, one column per trait: declared traits (var `traits`), SQL traits (macros named
     `sql_trait__*`, see macros/traits/sql_traits.sql) and identify traits, all computed over the stitched
     profile, so events from every identifier of a person count once. -#}
+{{ config(post_hook="{{ cdp.comment_trait_columns(this) }}") }}
 {%- set traits = cdp.trait_declarations() -%}
 {%- set aggregated = traits | rejectattr('type', 'equalto', 'most_frequent') | list -%}
 {%- set most_frequent = traits | selectattr('type', 'equalto', 'most_frequent') | list -%}
