@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import cache
+from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter, so the venv works without being activated (PATH may lack it)."""
+    return str(Path(sys.executable).parent / "dbt")
 
 
 @cache
 def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    # `dagster dev` re-parses on load; `cdp` commands and tests parse explicitly (see `ensure_manifest`).
-    project.prepare_if_dev()
+    # `dagster dev` re-parses on every load, so analysts see their model changes (what prepare_if_dev does).
+    if os.environ.get("DAGSTER_IS_DEV_CLI"):
+        parse(project)
     return project
+
+
+def parse(project: DbtProject) -> None:
+    DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+        ["--quiet", "parse"], target_path=project.target_path
+    ).wait()
 
 
 def ensure_manifest(force: bool = False) -> DbtProject:
     """Parse the dbt project when its manifest is missing (or when forced), so definitions can load."""
     project = dbt_project()
     if force or not project.manifest_path.exists():
-        project.preparer.prepare(project)
+        parse(project)
     return project

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.project import dbt_project
+from orchestration.project import dbt_executable, dbt_project
 from orchestration.settings import cdp_home
 
 
@@ -57,8 +56,5 @@ class WarehouseResource(dg.ConfigurableResource):
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(),
-        # The dbt beside this interpreter, so a venv works without being activated.
-        "dbt": DbtCliResource(
-            project_dir=dbt_project(), dbt_executable=str(Path(sys.executable).parent / "dbt")
-        ),
+        "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable()),
     }

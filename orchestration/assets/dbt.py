@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.ingestion import WAREHOUSE_WRITERS
 from orchestration.project import dbt_project
@@ -39,7 +39,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=CdpTranslator(),
+        # Source tests (raw_events unique/not null) show as checks on raw_events rather than stray observations.
+        dagster_dbt_translator=CdpTranslator(
+            DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+        ),
         pool=WAREHOUSE_WRITERS,
     )
     def cdp_dbt_models(
