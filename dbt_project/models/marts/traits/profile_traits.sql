@@ -48,7 +48,8 @@ most_frequent__{{ trait.name }} as (
 {% endfor %}
 {%- set identify_columns = cdp.identify_trait_columns(
     cdp.identify_trait_keys(ref('int_events_resolved')),
-    traits | map(attribute='name') | list + ['profile_id']) %}
+    traits | map(attribute='name') | list + ['profile_id']
+    + sql_traits | map('replace', cdp.sql_trait_prefix(), '') | list) %}
 identify_traits as (
 
     {{ cdp.identify_traits_select('events', identify_columns) }}
