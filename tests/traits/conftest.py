@@ -202,12 +202,12 @@ def parse_project(project: Path, *args: str) -> dbtRunnerResult:
     return dbtRunner().invoke(["parse", *args, "--project-dir", str(project), "--profiles-dir", str(project)])
 
 
-def build_project(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`dbt build` in its own process, as dagster-dbt runs it (dbt-duckdb keeps its connection open for
+def run_dbt(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """A dbt command in its own process, as dagster-dbt runs it (dbt-duckdb keeps its connection open for
     the life of the process, which would lock readers out)."""
     dbt = Path(sys.executable).parent / "dbt"
     return subprocess.run(
-        [str(dbt), "build", *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        [str(dbt), *command, "--project-dir", str(project), "--profiles-dir", str(project)],
         capture_output=True,
         text=True,
         check=False,
@@ -220,6 +220,7 @@ class BuiltProject:
     home: Path
     result: subprocess.CompletedProcess[str]
     events_loaded: int
+    docs: subprocess.CompletedProcess[str]  # `dbt docs generate` after the build
 
     @property
     def warehouse(self) -> Path:
@@ -240,5 +241,7 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltPro
     home.mkdir()
     with cdp_home(home):
         loaded = write_and_load_events(home / "warehouse.duckdb", root / "events")
-        result = build_project(project, "--vars", json.dumps({"as_of": AS_OF}))
-        yield BuiltProject(project, home, result, loaded)
+        as_of = json.dumps({"as_of": AS_OF})
+        result = run_dbt(project, "build", "--vars", as_of)
+        docs = run_dbt(project, "docs", "generate", "--vars", as_of)
+        yield BuiltProject(project, home, result, loaded, docs)

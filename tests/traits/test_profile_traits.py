@@ -49,6 +49,21 @@ def test_new_yaml_trait_and_new_sql_trait_become_columns(built_project: BuiltPro
     assert comment == "Products viewed in the last 7 days."
 
 
+def test_docs_show_every_trait_with_its_description(built_project: BuiltProject) -> None:
+    assert built_project.docs.returncode == 0, built_project.docs.stdout[-3000:]
+    target = built_project.project / "target"
+    model = json.loads((target / "manifest.json").read_text())["nodes"]["model.cdp.profile_traits"]
+    columns = json.loads((target / "catalog.json").read_text())["nodes"]["model.cdp.profile_traits"][
+        "columns"
+    ]
+    # Declared in YAML only: listed in the model description, described in the catalog.
+    assert "product_views_7d" in model["description"]
+    assert columns["product_views_7d"]["comment"] == "Products viewed in the last 7 days."
+    # Shipped traits also carry column docs and tests in _traits__models.yml.
+    assert model["columns"]["lifetime_value"]["description"]
+    assert "engagement_score" in columns
+
+
 def test_events_from_every_identifier_of_a_person_count_once(built_project: BuiltProject) -> None:
     ann = traits_by_email(built_project)["ann@example.com"]
     # One order as usr_ann, one from the phone's anonymous id that only an email links to her.
