@@ -220,14 +220,12 @@ class BuiltProject:
     home: Path
     result: subprocess.CompletedProcess[str]
     events_loaded: int
+    build_results: list[dict[str, Any]]  # run_results.json of the build
     docs: subprocess.CompletedProcess[str]  # `dbt docs generate` after the build
 
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
-
-    def run_results(self) -> list[dict[str, Any]]:
-        return json.loads((self.project / "target" / "run_results.json").read_text())["results"]
 
 
 @pytest.fixture(scope="session")
@@ -243,5 +241,6 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltPro
         loaded = write_and_load_events(home / "warehouse.duckdb", root / "events")
         as_of = json.dumps({"as_of": AS_OF})
         result = run_dbt(project, "build", "--vars", as_of)
+        build_results = json.loads((project / "target" / "run_results.json").read_text())["results"]
         docs = run_dbt(project, "docs", "generate", "--vars", as_of)
-        yield BuiltProject(project, home, result, loaded, docs)
+        yield BuiltProject(project, home, result, loaded, build_results, docs)

@@ -25,10 +25,10 @@ def traits_by_email(built: BuiltProject) -> dict[str, dict[str, object]]:
 
 
 def test_build_passes_every_model_data_test_and_unit_test(built_project: BuiltProject) -> None:
-    failures = [r["unique_id"] for r in built_project.run_results() if r["status"] not in ("success", "pass")]
+    failures = [r["unique_id"] for r in built_project.build_results if r["status"] not in ("success", "pass")]
     assert built_project.result.returncode == 0, built_project.result.stdout[-3000:]
     assert not failures
-    unit_tests = [r for r in built_project.run_results() if r["unique_id"].startswith("unit_test.")]
+    unit_tests = [r for r in built_project.build_results if r["unique_id"].startswith("unit_test.")]
     assert len(unit_tests) >= UNIT_TESTS_AT_LEAST
     assert built_project.events_loaded == 11
 
