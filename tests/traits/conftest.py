@@ -31,12 +31,30 @@ NEW_YAML_TRAIT = (
 # ... or one SQL file defining a `sql_trait__*` macro keyed by profile_id.
 NEW_SQL_TRAIT = """\
 {% macro sql_trait__engagement_score() %}
-select
-    profile_id,
-    count(case when event_name = 'Product Viewed' then 1 end)
-        + 10 * count(case when event_name = 'Order Completed' then 1 end) as engagement_score
-from {{ ref('int_events_resolved') }}
-group by profile_id
+with
+
+activity as (
+
+    select
+        profile_id,
+        count(case when event_name = 'Product Viewed' then 1 end)
+            + 10 * count(case when event_name = 'Order Completed' then 1 end) as engagement_score
+    from {{ ref('int_events_resolved') }}
+    group by profile_id
+
+),
+
+identifiers as (
+
+    select profile_id, count(*) as known_identifiers
+    from {{ ref('identity_graph') }}
+    group by profile_id
+
+)
+
+select activity.profile_id, activity.engagement_score, identifiers.known_identifiers
+from activity
+inner join identifiers on identifiers.profile_id = activity.profile_id
 {% endmacro %}
 """
 

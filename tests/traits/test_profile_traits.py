@@ -39,6 +39,12 @@ def test_new_yaml_trait_and_new_sql_trait_become_columns(built_project: BuiltPro
     # Ann viewed 3 products (2 on the web, 1 on her phone), 2 of them in the 7 days before 2026-03-01.
     assert ann["product_views_7d"] == 2
     assert ann["engagement_score"] == 3 + 10 * 2
+    # The SQL trait reads a model profile_traits did not read before: dbt orders the build after it.
+    with duckdb.connect(str(built_project.warehouse), read_only=True) as con:
+        (identifiers,) = con.execute(
+            "select count(*) from identity_graph where profile_id = ?", [ann["profile_id"]]
+        ).fetchone()
+    assert ann["known_identifiers"] == identifiers >= 4
     assert traits["bob@example.com"]["product_views_7d"] == 0
     # The declaration's description documents the column in the warehouse (and so in dbt docs' catalog).
     with duckdb.connect(str(built_project.warehouse), read_only=True) as con:

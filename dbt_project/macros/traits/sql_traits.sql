@@ -8,12 +8,21 @@
 
 {% macro sql_trait_prefix() -%}{{ return('sql_trait__') }}{%- endmacro %}
 
-{#- Names of the SQL-trait macros, sorted so the column order is stable. -#}
+{#- Names of the SQL-trait macros, sorted so the column order is stable. Var `sql_traits` (a list of
+    macro names) narrows them down: unit tests pick the ones they test, so a SQL trait reading another
+    model never needs fixtures in unrelated unit tests. -#}
 {% macro sql_trait_macro_names() -%}
     {%- set names = [] -%}
     {%- for name in context[project_name] -%}
         {%- if name.startswith(cdp.sql_trait_prefix()) -%}{%- do names.append(name) -%}{%- endif -%}
     {%- endfor -%}
+    {%- set chosen = var('sql_traits', none) -%}
+    {%- if chosen is not none -%}
+        {%- for name in chosen if name not in names -%}
+            {{ exceptions.raise_compiler_error("var `sql_traits` names '" ~ name ~ "', but no macro has that name (found: " ~ names | join(', ') ~ ")") }}
+        {%- endfor -%}
+        {%- set names = chosen -%}
+    {%- endif -%}
     {{ return(names | sort) }}
 {%- endmacro %}
 
