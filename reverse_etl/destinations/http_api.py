@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 
 from reverse_etl.destinations.base import (
     BatchRejected,
+    DeliveryError,
     DeliverySettings,
     Destination,
     FatalError,
@@ -63,6 +64,10 @@ class HttpDestination(Destination):
     def auth_headers(self) -> dict[str, str]:
         return {}
 
+    def classify_error(self, response: requests.Response) -> DeliveryError | None:
+        """Destination-specific reading of an error answer (e.g. Meta signals throttling with a 400)."""
+        return None
+
     def request(self, method: str, url: str, *, body: Any = None, **kwargs: Any) -> requests.Response:
         headers = {"Content-Type": "application/json", **self.auth_headers(), **kwargs.pop("headers", {})}
         data = body if isinstance(body, bytes | None) else orjson.dumps(body)
@@ -85,6 +90,9 @@ class HttpDestination(Destination):
         if status < 300:
             return response
         detail = redact(response.text[:500])
+        specific = self.classify_error(response)
+        if specific is not None:
+            raise specific
         if status in RETRYABLE_STATUS:
             raise RetryableError(
                 f"{self.name}: HTTP {status}: {detail}",

@@ -99,7 +99,7 @@ def test_one_bad_record_per_batch_is_rejected_alone_with_its_reason(
 ):
     create_audience(warehouse, MEMBERS)
     bad = {f"p{i:06d}" for i in range(3, MEMBERS, harness.batch_size)}  # one per batch
-    server.reject_keys.update(bad)
+    harness.reject(server, bad)
     result = sync_once(warehouse, harness, server, make_destination)
     assert result.rejected == len(bad) and result.delivered["add"] == MEMBERS - len(bad)
     rows = warehouse.execute("select record_key, error from sync_failures where permanent").fetchall()
@@ -108,6 +108,7 @@ def test_one_bad_record_per_batch_is_rejected_alone_with_its_reason(
     again = sync_once(warehouse, harness, server, make_destination)
     assert sum(again.planned.values()) == 0
     server.reject_keys.clear()
+    getattr(server, "reject_hashes", set()).clear()
     warehouse.execute(
         "update audience_membership set plan = 'fixed' where profile_id in (select unnest(?))", [list(bad)]
     )
