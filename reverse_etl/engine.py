@@ -23,6 +23,7 @@ from reverse_etl.destinations.base import Destination, FatalError, Operation, Re
 from reverse_etl.diff import (
     CHANGES_TABLE,
     OPERATIONS,
+    AudienceSource,
     audience_source,
     build_change_set,
     mark_for_resync,
@@ -140,7 +141,7 @@ def run_sync(
         sender = BatchSender(destination)
         try:
             if destination.bulk:
-                _deliver_bulk(con, sync, destination, operations, result)
+                _deliver_bulk(con, sync, source, destination, operations, result)
             else:
                 for operation in operations:
                     _deliver_operation(con, sync, destination, sender, operation, result)
@@ -276,12 +277,16 @@ def _record(
 def _deliver_bulk(
     con: duckdb.DuckDBPyConnection,
     sync: SyncConfig,
+    source: AudienceSource,
     destination: Destination,
     operations: tuple[Operation, ...],
     result: SyncResult,
 ) -> None:
     """Destinations that take the whole change set at once (files): all-or-nothing per run."""
-    destination.export(con, CHANGES_TABLE, sync=sync, operations=operations, run_id=result.run_id)
+    try:
+        destination.export(con, CHANGES_TABLE, source=source, operations=operations, run_id=result.run_id)
+    except OSError as error:  # disk full, permissions: nothing acknowledged, everything stays pending
+        raise DestinationUnavailable(f"{destination.name}: {error}") from error
     for operation in operations:
         keys = [
             k
