@@ -226,10 +226,10 @@ def mark_for_resync(con: duckdb.DuckDBPyConnection, audience: str, destination: 
 
 def read_changes(
     con: duckdb.DuckDBPyConnection, low: int, high: int
-) -> list[tuple[str, str, str, str | None, str | None]]:
-    """(record_key, payload json, payload_hash, entered_at, resync) for seq in [low, high], in order."""
+) -> list[tuple[str, str, str, str | None, str | None, int]]:
+    """(record_key, payload json, payload_hash, entered_at, resync, seq) for seq in [low, high], in order."""
     return con.execute(
-        f"select record_key, cast(payload as varchar), payload_hash, entered_at, nullif(resync, '') "
+        f"select record_key, cast(payload as varchar), payload_hash, entered_at, nullif(resync, ''), seq "
         f"from {CHANGES_TABLE} "
         "where seq between ? and ? order by seq",
         [low, high],

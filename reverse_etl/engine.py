@@ -156,10 +156,10 @@ def run_sync(
     return result
 
 
-def _records(rows: list[tuple[str, str, str, str | None, str | None]]) -> list[Record]:
+def _records(rows: list[tuple[str, str, str, str | None, str | None, int]]) -> list[Record]:
     return [
-        Record(key, orjson.loads(data), digest, entered, resync)
-        for key, data, digest, entered, resync in rows
+        Record(key, orjson.loads(data), digest, entered, resync, seq)
+        for key, data, digest, entered, resync, seq in rows
     ]
 
 
@@ -206,10 +206,10 @@ def _deliver_operation(
     low, high = seq_range(con, operation)
     for chunk_low in range(low, high + 1, READ_CHUNK):
         records = _records(read_changes(con, chunk_low, min(chunk_low + READ_CHUNK - 1, high)))
-        hashes = {r.key: r.payload_hash for r in records}
         rejects = _local_rejects(destination, operation, records)
         if rejects:
-            _record(con, result, sync, destination, operation, [], rejects, {}, hashes)
+            refused = [r for r in records if r.key in rejects]
+            _record(con, result, sync, destination, operation, refused, set(), rejects, {}, [])
             records = [r for r in records if r.key not in rejects]
         for part in _batches(destination, operation, records):
             batch = make_batch(sync.audience, destination.name, operation, part)
@@ -218,22 +218,23 @@ def _deliver_operation(
             except (DestinationUnavailable, FatalError) as error:
                 # This batch stays pending; the run stops (the rest stays pending too, counted as failed).
                 errors = dict.fromkeys((r.key for r in part), redact(str(error)))
-                _record(con, result, sync, destination, operation, [], {}, errors, hashes)
+                _record(con, result, sync, destination, operation, part, set(), {}, errors, [])
                 raise
-            missing = (
-                {r.key for r in part} - set(outcome.accepted) - set(outcome.rejected) - set(outcome.deferred)
-            )
+            accepted = set(outcome.accepted) - set(outcome.rejected) - set(outcome.deferred)
+            missing = {r.key for r in part} - accepted - set(outcome.rejected) - set(outcome.deferred)
             deferred = {**outcome.deferred, **dict.fromkeys(missing, "not acknowledged by the destination")}
+            # Local rejects may sit between this batch's rows in seq order: keep them out of the snapshot.
             _record(
                 con,
                 result,
                 sync,
                 destination,
                 operation,
-                outcome.accepted,
+                part,
+                accepted,
                 outcome.rejected,
                 deferred,
-                hashes,
+                list(rejects),
             )
 
 
@@ -243,10 +244,11 @@ def _record(
     sync: SyncConfig,
     destination: Destination,
     operation: Operation,
-    accepted: list[str],
+    batch: list[Record],
+    accepted: set[str],
     rejected: dict[str, str],
     deferred: dict[str, str],
-    hashes: dict[str, str],
+    foreign: list[str],
 ) -> None:
     """One transaction per batch: snapshot for what was acknowledged, failures for the rest."""
     common = {
@@ -255,9 +257,15 @@ def _record(
         "destination": destination.name,
         "operation": operation,
     }
+    hashes = {r.key: r.payload_hash for r in batch}
     con.begin()
     try:
-        advance_snapshot(con, CHANGES_TABLE, keys=accepted, **common)
+        if accepted:
+            seqs = [r.seq for r in batch]
+            excluded = [r.key for r in batch if r.key not in accepted] + foreign
+            advance_snapshot(
+                con, CHANGES_TABLE, seq_range=(min(seqs), max(seqs)), excluded=excluded, **common
+            )
         record_failures(
             con, errors={k: redact(v) for k, v in rejected.items()}, hashes=hashes, permanent=True, **common
         )
@@ -287,15 +295,17 @@ def _deliver_bulk(
         destination.export(con, CHANGES_TABLE, source=source, operations=operations, run_id=result.run_id)
     except OSError as error:  # disk full, permissions: nothing acknowledged, everything stays pending
         raise DestinationUnavailable(f"{destination.name}: {error}") from error
-    for operation in operations:
-        keys = [
-            k
-            for (k,) in con.execute(
-                f"select record_key from {CHANGES_TABLE} where operation = ?", [operation]
-            ).fetchall()
-        ]
-        if keys:
-            _record(con, result, sync, destination, operation, keys, {}, {}, {})
+    common = {"run_id": result.run_id, "audience": sync.audience, "destination": destination.name}
+    ranges = {op: seq_range(con, op) for op in operations}
+    con.begin()
+    for operation, (low, high) in ranges.items():
+        if high >= low:
+            advance_snapshot(
+                con, CHANGES_TABLE, operation=operation, seq_range=(low, high), excluded=[], **common
+            )
+    con.commit()
+    for operation, (low, high) in ranges.items():
+        result.delivered[operation] += max(0, high - low + 1)
 
 
 def _undelivered(result: SyncResult) -> int:

@@ -97,32 +97,46 @@ def advance_snapshot(
     audience: str,
     destination: str,
     operation: str,
-    keys: list[str],
+    seq_range: tuple[int, int],
+    excluded: list[str],
 ) -> None:
-    """Record that the destination acknowledged these keys' change (removes drop the snapshot row)."""
-    if not keys:
-        return
-    params = {"audience": audience, "destination": destination, "keys": keys}
+    """Record that the destination acknowledged the change of the rows with seq in `seq_range`, except
+    `excluded` keys (rejected, deferred or not part of this batch). Removes drop the snapshot row."""
+    params = {
+        "audience": audience,
+        "destination": destination,
+        "low": seq_range[0],
+        "high": seq_range[1],
+        "excluded": excluded,
+        "operation": operation,
+    }
+    acknowledged = (
+        f"select * from {changes_table} where seq between $low and $high and operation = $operation "
+        "and not list_contains($excluded, record_key)"
+    )
     if operation == "remove":
         con.execute(
-            """
+            f"""
             delete from sync_snapshots
             where audience = $audience and destination = $destination
-                and record_key in (select unnest($keys))
+                and record_key in (select record_key from ({acknowledged}))
             """,
             params,
         )
         return
-    con.execute(
-        f"""
-        insert or replace into sync_snapshots
-            (audience, destination, record_key, payload_hash, payload, synced_at, run_id, entered_at)
+    columns = "(audience, destination, record_key, payload_hash, payload, synced_at, run_id, entered_at)"
+    select = f"""
         select $audience, $destination, record_key, payload_hash, payload, $synced_at, $run_id, entered_at
-        from {changes_table}
-        where operation = $operation and record_key in (select unnest($keys))
-        """,
-        {**params, "synced_at": now(), "run_id": run_id, "operation": operation},
-    )
+        from ({acknowledged})
+    """
+    values = {**params, "synced_at": now(), "run_id": run_id}
+    if operation == "add":
+        # New members have no snapshot row (except those a full resync re-sends): a plain insert is
+        # much cheaper than an upsert against the primary key.
+        con.execute(f"insert into sync_snapshots {columns} {select} where coalesce(resync, '') = ''", values)
+        con.execute(f"insert or replace into sync_snapshots {columns} {select} where resync <> ''", values)
+        return
+    con.execute(f"insert or replace into sync_snapshots {columns} {select}", values)
 
 
 def record_failures(

@@ -23,6 +23,7 @@ class Record:
     payload_hash: str
     entered_at: str | None = None  # marks one stay in the audience; part of per-record idempotency keys
     resync: str | None = None  # the full resync that re-sends this record, if any
+    seq: int = 0  # position in the run's change set (lets the engine address rows by range)
 
     def idempotency_key(self, audience: str, destination: str, operation: str) -> str:
         """Stable across retries and reruns of the same change; differs for a new stay, payload or resync."""

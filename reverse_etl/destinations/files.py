@@ -37,7 +37,7 @@ class FilesDestination(Destination):
     def export(
         self, con: Any, changes_table: str, *, source: Any, operations: tuple[str, ...], run_id: str
     ) -> None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{source.audience}-{stamp}-{run_id[:8]}.{self.settings.format}"
         folder = Path(self.settings.path).expanduser() / source.audience
         # Payloads are JSON; one merged structure turns them back into typed columns.
