@@ -17,6 +17,7 @@ class SegmentServer(ContractServer):
         self.users: dict[str, dict] = {}  # userId or anonymousId -> traits
         self.events: list[tuple[str, str]] = []  # (user, event)
         self.message_ids: set[str] = set()
+        self.largest_request = 0
 
     def handle(self, method, path, headers, body):
         if method != "POST" or path != "/v1/batch":
@@ -24,6 +25,7 @@ class SegmentServer(ContractServer):
         expected = "Basic " + base64.b64encode(f"{self.write_key}:".encode()).decode()
         if headers.get("authorization") != expected:
             return Reply(401, {"message": "invalid write key"})
+        self.largest_request = max(self.largest_request, len(body))
         if len(body) > MAX_REQUEST:
             return Reply(400, {"message": "request exceeds 500KB"})
         data = json_body(body)
