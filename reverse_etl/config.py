@@ -143,9 +143,32 @@ def load_destinations(path: Path) -> DestinationsFile:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
     try:
-        return DestinationsFile.model_validate(raw)
+        config = DestinationsFile.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{path} has problems:\n{_friendly(error)}") from error
+    _refuse_literal_secrets(config, path)
+    return config
+
+
+def secret_settings(destination_type: str) -> list[str]:
+    """Settings that hold credentials (declared with `repr=False` in the destination's Settings)."""
+    fields = DESTINATION_TYPES[destination_type].Settings.model_fields
+    return [name for name, field in fields.items() if field.repr is False]
+
+
+def _refuse_literal_secrets(config: DestinationsFile, path: Path) -> None:
+    """Credentials must be `${ENV_VAR}` references: the file is committed and reviewed, secrets are not."""
+    for name, destination in config.destinations.items():
+        extra = destination.model_extra or {}
+        for setting in secret_settings(destination.type):
+            value = extra.get(setting)
+            values = value.values() if isinstance(value, dict) else [value]
+            if any(v is not None and not _ENV_REFERENCE.search(str(v)) for v in values):
+                raise ConfigError(
+                    f"{path}: destination {name!r} has a literal value for {setting!r}; write it as an "
+                    f"environment variable reference such as ${{{name.upper()}_{setting.upper()}}} so the "
+                    "secret never sits in the file"
+                )
 
 
 def build_destination(name: str, config: DestinationConfig) -> Destination:

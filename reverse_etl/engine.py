@@ -23,6 +23,7 @@ from reverse_etl.destinations.base import Destination, FatalError, Operation, Re
 from reverse_etl.diff import (
     CHANGES_TABLE,
     OPERATIONS,
+    AudienceDataError,
     AudienceSource,
     audience_source,
     build_change_set,
@@ -108,7 +109,11 @@ def run_sync(
     """Sync one audience to one destination. Bad configuration or data raises before anything is sent."""
     started = time.perf_counter()
     ensure_state_tables(con)
-    source = audience_source(con, sync)  # refuses missing key/fields and duplicate/null keys
+    try:
+        source = audience_source(con, sync)  # refuses missing key/fields and duplicate/null keys
+    except AudienceDataError as error:
+        _record_refusal(con, sync, destination, str(error))
+        raise
     mark_interrupted_runs(con, sync.audience, destination.name)
     run_id = uuid.uuid4().hex
     if full_resync and not dry_run:
@@ -329,6 +334,20 @@ def _preview(
         preview = destination.preview(make_batch(sync.audience, destination.name, operation, records))
         sample[operation] = redact_value(preview)
     return sample
+
+
+def _record_refusal(
+    con: duckdb.DuckDBPyConnection, sync: SyncConfig, destination: Destination, reason: str
+) -> None:
+    """A run refused before sending still shows in sync_runs, with the reason."""
+    stamp = now()
+    con.execute(
+        """
+        insert into sync_runs (run_id, audience, destination, mode, started_at, finished_at, status, error_summary)
+        values (?, ?, ?, ?, ?, ?, 'refused', ?)
+        """,
+        [uuid.uuid4().hex, sync.audience, destination.name, sync.mode, stamp, stamp, redact(reason)[:2000]],
+    )
 
 
 def _finish_run(con: duckdb.DuckDBPyConnection, result: SyncResult) -> None:

@@ -37,6 +37,18 @@ def test_sync_naming_an_undefined_destination_is_refused(tmp_path):
         load_destinations(path)
 
 
+def test_literal_secrets_in_destinations_yml_are_refused(tmp_path):
+    path = tmp_path / "destinations.yml"
+    path.write_text("destinations:\n  crm:\n    type: hubspot\n    access_token: pat-na1-123456\n")
+    with pytest.raises(
+        ConfigError, match=r"literal value for 'access_token'.*\$\{CRM_ACCESS_TOKEN\}"
+    ) as error:
+        load_destinations(path)
+    assert "pat-na1" not in str(error.value)
+    path.write_text("destinations:\n  crm:\n    type: hubspot\n    access_token: ${HS_TOKEN}\n")
+    assert load_destinations(path).destinations["crm"].type == "hubspot"
+
+
 def test_missing_environment_variable_is_named_and_secret_values_never_echoed(monkeypatch):
     monkeypatch.delenv("CDP_TEST_HOOK_URL", raising=False)
     config = DestinationConfig.model_validate({"type": "webhook", "url": "${CDP_TEST_HOOK_URL}"})
@@ -97,6 +109,8 @@ def test_duplicate_and_null_keys_are_refused_naming_the_offending_keys(warehouse
     message = str(error.value)
     assert "NON_UNIQUE_PRIMARY_KEY" in message and "u1 (x3)" in message and "1 row(s) with a null" in message
     assert server.requests == 0
+    status, summary = warehouse.execute("select status, error_summary from sync_runs").fetchone()
+    assert status == "refused" and "NON_UNIQUE_PRIMARY_KEY" in summary
 
 
 def test_field_mapping_naming_a_missing_column_is_refused(warehouse, server, make_destination):
