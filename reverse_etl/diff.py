@@ -153,7 +153,8 @@ def build_change_set(
                 end as operation,
                 current_rows.*,
                 snapshot.synced_at,
-                split_part(snapshot.payload_hash, ':', 2) as resync
+                split_part(snapshot.payload_hash, ':', 2) as resync,
+                snapshot.payload as previous
             from current_rows
             left join snapshot using (record_key)
             where snapshot.record_key is null
@@ -163,7 +164,8 @@ def build_change_set(
         removes as (
             select
                 'remove' as operation, record_key, payload, payload_hash, entered_at, synced_at,
-                split_part(payload_hash, ':', 2) as resync
+                split_part(payload_hash, ':', 2) as resync,
+                cast(null as json) as previous
             from snapshot
             anti join current_rows using (record_key)
         ),
@@ -190,7 +192,8 @@ def build_change_set(
             payload,
             payload_hash,
             entered_at,
-            resync
+            resync,
+            previous  -- for changes: the payload the destination holds now (identifiers may have moved)
         from pending
         order by seq
         """,
@@ -226,10 +229,11 @@ def mark_for_resync(con: duckdb.DuckDBPyConnection, audience: str, destination: 
 
 def read_changes(
     con: duckdb.DuckDBPyConnection, low: int, high: int
-) -> list[tuple[str, str, str, str | None, str | None, int]]:
-    """(record_key, payload json, payload_hash, entered_at, resync, seq) for seq in [low, high], in order."""
+) -> list[tuple[str, str, str, str | None, str | None, int, str | None]]:
+    """(record_key, payload, payload_hash, entered_at, resync, seq, previous) for seq in [low, high]."""
     return con.execute(
-        f"select record_key, cast(payload as varchar), payload_hash, entered_at, nullif(resync, ''), seq "
+        f"select record_key, cast(payload as varchar), payload_hash, entered_at, nullif(resync, ''), seq, "
+        "cast(previous as varchar) "
         f"from {CHANGES_TABLE} "
         "where seq between ? and ? order by seq",
         [low, high],

@@ -24,6 +24,14 @@ class Record:
     entered_at: str | None = None  # marks one stay in the audience; part of per-record idempotency keys
     resync: str | None = None  # the full resync that re-sends this record, if any
     seq: int = 0  # position in the run's change set (lets the engine address rows by range)
+    previous: dict[str, Any] | None = None  # changes only: the payload the destination holds now
+
+    def moved(self, field: str) -> Any:
+        """The old value of `field` when a change moved it (e.g. a new email), else None."""
+        if self.previous is None:
+            return None
+        old = self.previous.get(field)
+        return old if old is not None and old != self.payload.get(field) else None
 
     def idempotency_key(self, audience: str, destination: str, operation: str) -> str:
         """Stable across retries and reruns of the same change; differs for a new stay, payload or resync."""

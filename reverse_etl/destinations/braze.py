@@ -41,37 +41,42 @@ class BrazeDestination(HttpDestination):
             return f"no {self.settings.external_id_field!r}: Braze identifies users by external_id"
         return None
 
-    def _attributes(self, batch: Batch) -> list[dict[str, Any]]:
+    def _attributes(self, batch: Batch) -> list[tuple[str, dict[str, Any]]]:
+        """(record key, attribute object); a member whose external_id changed also clears the old user."""
         attribute = self.settings.attribute or batch.audience
         inside = batch.operation != "remove"
+        id_field = self.settings.external_id_field
         found = []
         for record in batch.records:
-            external_id = str(record.payload[self.settings.external_id_field])
-            fields = (
-                {k: v for k, v in record.payload.items() if k != self.settings.external_id_field}
-                if inside
-                else {}
+            fields = {k: v for k, v in record.payload.items() if k != id_field} if inside else {}
+            found.append(
+                (record.key, {**fields, "external_id": str(record.payload[id_field]), attribute: inside})
             )
-            found.append({**fields, "external_id": external_id, attribute: inside})
+            old = record.moved(id_field) if batch.operation == "change" else None
+            if old is not None:
+                found.append((record.key, {"external_id": str(old), attribute: False}))
         return found
 
     def preview(self, batch: Batch) -> Any:
-        return {"attributes": self._attributes(batch)}
+        return {"attributes": [item for _, item in self._attributes(batch)]}
 
     def _track(self, batch: Batch) -> BatchResult:
-        response = self.request(
-            "POST", f"{self.base_url}/users/track", body={"attributes": self._attributes(batch)}
-        )
-        body = response.json() if response.content else {}
+        attributes = self._attributes(batch)
         result = BatchResult()
-        for error in body.get("errors") or []:
-            index = error.get("index")
-            if (
-                error.get("input_array") == "attributes"
-                and isinstance(index, int)
-                and 0 <= index < len(batch.records)
-            ):
-                result.rejected[batch.records[index].key] = str(error.get("type", "rejected by Braze"))
+        for start in range(0, len(attributes), self.max_batch_size):  # moved users add objects: stay <= 75
+            chunk = attributes[start : start + self.max_batch_size]
+            response = self.request(
+                "POST", f"{self.base_url}/users/track", body={"attributes": [item for _, item in chunk]}
+            )
+            body = response.json() if response.content else {}
+            for error in body.get("errors") or []:
+                index = error.get("index")
+                if (
+                    error.get("input_array") == "attributes"
+                    and isinstance(index, int)
+                    and 0 <= index < len(chunk)
+                ):
+                    result.rejected[chunk[index][0]] = str(error.get("type", "rejected by Braze"))
         result.accepted = [r.key for r in batch.records if r.key not in result.rejected]
         return result
 

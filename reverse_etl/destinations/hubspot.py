@@ -71,18 +71,45 @@ class HubSpotDestination(HttpDestination):
             "objectWriteTraceId": record.idempotency_key(batch.audience, self.name, batch.operation),
         }
 
+    def _moved_input(self, record: Record, batch: Batch) -> dict[str, Any] | None:
+        """A member whose email changed: the contact under the old email leaves the audience."""
+        old = record.moved(self.settings.email_field)
+        new = str(record.payload.get(self.settings.email_field) or "").strip().lower()
+        if old is None or str(old).strip().lower() == new or "@" not in str(old):
+            return None
+        return {
+            "idProperty": "email",
+            "id": str(old).strip().lower(),
+            "properties": {self.settings.membership_property or batch.audience: "false"},
+            "objectWriteTraceId": record.idempotency_key(batch.audience, self.name, "moved"),
+        }
+
+    def _inputs(self, batch: Batch) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for record in batch.records:
+            found.append((record.key, self._input(record, batch)))
+            moved = self._moved_input(record, batch) if batch.operation == "change" else None
+            if moved:
+                found.append((record.key, moved))
+        return found
+
     def preview(self, batch: Batch) -> Any:
-        return {"inputs": [self._input(r, batch) for r in batch.records]}
+        return {"inputs": [item for _, item in self._inputs(batch)]}
 
     def _upsert(self, batch: Batch) -> BatchResult:
-        inputs = [self._input(r, batch) for r in batch.records]
-        response = self.request(
-            "POST", f"{self.base_url}/crm/v3/objects/contacts/batch/upsert", body={"inputs": inputs}
-        )
-        by_trace = {i["objectWriteTraceId"]: r.key for i, r in zip(inputs, batch.records, strict=True)}
+        inputs = self._inputs(batch)
+        by_trace = {item["objectWriteTraceId"]: key for key, item in inputs}
         result = BatchResult()
         failed: set[str] = set()
-        body = response.json() if response.content else {}
+        body: dict[str, Any] = {"errors": []}
+        # Moved emails add inputs: keep every request within the documented 100.
+        for start in range(0, len(inputs), self.max_batch_size):
+            chunk = [item for _, item in inputs[start : start + self.max_batch_size]]
+            response = self.request(
+                "POST", f"{self.base_url}/crm/v3/objects/contacts/batch/upsert", body={"inputs": chunk}
+            )
+            answer = response.json() if response.content else {}
+            body["errors"] += answer.get("errors") or []
         for error in body.get("errors") or []:
             context = error.get("context") or {}
             traces = context.get("objectWriteTraceId") or []

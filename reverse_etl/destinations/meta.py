@@ -67,21 +67,33 @@ class MetaCustomAudienceDestination(HttpDestination):
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.access_token}"}
 
-    def _identifiers(self, record: Record) -> list[str | None]:
-        email = normalise_email(record.payload.get(self.settings.email_field))
+    def _identifiers(self, payload: dict[str, Any]) -> list[str | None]:
+        email = normalise_email(payload.get(self.settings.email_field))
         found = [sha256(email) if email else None]
         if self.settings.phone_field:
-            phone = normalise_phone(record.payload.get(self.settings.phone_field))
+            phone = normalise_phone(payload.get(self.settings.phone_field))
             found.append(sha256(phone) if phone else None)
         return found
 
     def validate_record(self, record: Record, operation: Operation) -> str | None:
-        if not any(self._identifiers(record)):
+        if not any(self._identifiers(record.payload)):
             return "no usable email or phone to match the person in Meta"
         return None
 
     def _payload(self, batch: Batch) -> dict[str, Any]:
-        rows = [self._identifiers(r) for r in batch.records]
+        return self._payload_of([self._identifiers(r.payload) for r in batch.records])
+
+    def _moved(self, batch: Batch) -> list[list[str | None]]:
+        """Identifiers members no longer have (a changed email): they must leave the audience."""
+        moved = []
+        for record in batch.records:
+            if record.previous is not None:
+                old = self._identifiers(record.previous)
+                if any(old) and old != self._identifiers(record.payload):
+                    moved.append(old)
+        return moved
+
+    def _payload_of(self, rows: list[list[str | None]]) -> dict[str, Any]:
         if self.settings.phone_field:
             schema: Any = ["EMAIL_SHA256", "PHONE_SHA256"]
             data: list[Any] = [[value or "" for value in row] for row in rows]
@@ -106,9 +118,14 @@ class MetaCustomAudienceDestination(HttpDestination):
         return None
 
     def _send(self, batch: Batch) -> BatchResult:
-        method = "DELETE" if batch.operation == "remove" else "POST"
         url = f"{self.base_url}/{self.settings.api_version}/{self.settings.audience_id}/users"
-        self.request(method, url, body=self._payload(batch))
+        if batch.operation == "remove":
+            self.request("DELETE", url, body=self._payload(batch))
+            return BatchResult.all_accepted(batch)
+        moved = self._moved(batch)
+        if moved:  # both requests are idempotent, so a retry of the whole batch is harmless
+            self.request("DELETE", url, body=self._payload_of(moved))
+        self.request("POST", url, body=self._payload(batch))
         return BatchResult.all_accepted(batch)
 
     upsert = _send

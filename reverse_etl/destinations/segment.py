@@ -68,6 +68,20 @@ class SegmentDestination(HttpDestination):
                 **identity,
             }
         ]
+        old_user = record.moved(self.settings.user_id_field) if operation == "change" else None
+        if old_user is not None:
+            # The member now has another userId: the old identity leaves the audience.
+            for kind, extra in (("identify", {"traits": {key: False}}), ("track", {"event": EXITED})):
+                found.append(
+                    {
+                        "type": kind,
+                        "messageId": f"{message_id}-moved-{kind[0]}",
+                        "userId": str(old_user),
+                        "context": context,
+                        **extra,
+                        **({"properties": {"audience_key": key, key: False}} if kind == "track" else {}),
+                    }
+                )
         if operation != "change":
             found.append(
                 {

@@ -174,3 +174,19 @@ def test_process_killed_mid_sync_then_rerun_delivers_everything_once(
         statuses = [s for (s,) in con.execute("select status from sync_runs order by started_at").fetchall()]
     assert statuses == ["interrupted", "succeeded"]
     assert server.duplicate_deliveries == 1  # the re-sent third batch was recognised by its idempotency key
+
+
+def test_a_member_whose_identifier_changed_leaves_under_the_old_one(
+    warehouse, harness, server, make_destination
+):
+    # Not a fault, but the same question: after a new email and user id, does the destination hold
+    # exactly the audience? (Email-keyed or user-keyed destinations must drop the old identity.)
+    create_audience(warehouse, 20)
+    sync_once(warehouse, harness, server, make_destination)
+    warehouse.execute(
+        "update audience_membership set email = 'moved' || email, user_id = 'moved' || user_id "
+        "where profile_id in ('p000003', 'p000011')"
+    )
+    result = sync_once(warehouse, harness, server, make_destination)
+    assert result.delivered["change"] == 2
+    assert harness.held(server) == harness.expected(warehouse)
