@@ -268,8 +268,9 @@ def _record(
         if accepted:
             seqs = [r.seq for r in batch]
             excluded = [r.key for r in batch if r.key not in accepted] + foreign
+            fresh = all(r.resync is None and r.previous is None for r in batch)
             advance_snapshot(
-                con, CHANGES_TABLE, seq_range=(min(seqs), max(seqs)), excluded=excluded, **common
+                con, CHANGES_TABLE, seq_range=(min(seqs), max(seqs)), excluded=excluded, fresh=fresh, **common
             )
         record_failures(
             con, errors={k: redact(v) for k, v in rejected.items()}, hashes=hashes, permanent=True, **common

@@ -99,9 +99,11 @@ def advance_snapshot(
     operation: str,
     seq_range: tuple[int, int],
     excluded: list[str],
+    fresh: bool = False,
 ) -> None:
     """Record that the destination acknowledged the change of the rows with seq in `seq_range`, except
-    `excluded` keys (rejected, deferred or not part of this batch). Removes drop the snapshot row."""
+    `excluded` keys (rejected, deferred or not part of this batch). Removes drop the snapshot row.
+    `fresh`: every row is an add without a snapshot row yet (no resync marker), so a plain insert will do."""
     params = {
         "audience": audience,
         "destination": destination,
@@ -130,11 +132,9 @@ def advance_snapshot(
         from ({acknowledged})
     """
     values = {**params, "synced_at": now(), "run_id": run_id}
-    if operation == "add":
-        # New members have no snapshot row (except those a full resync re-sends): a plain insert is
-        # much cheaper than an upsert against the primary key.
-        con.execute(f"insert into sync_snapshots {columns} {select} where coalesce(resync, '') = ''", values)
-        con.execute(f"insert or replace into sync_snapshots {columns} {select} where resync <> ''", values)
+    if fresh and operation == "add":
+        # New members have no snapshot row: a plain insert is much cheaper than an upsert on the key.
+        con.execute(f"insert into sync_snapshots {columns} {select}", values)
         return
     con.execute(f"insert or replace into sync_snapshots {columns} {select}", values)
 

@@ -45,7 +45,14 @@ def sync(
         "audience", "destination", "mode", "status", "added", "changed", "removed", "failed", "rejected"
     )
     problems = 0
-    with duckdb.connect(str(warehouse_path())) as con:
+    try:
+        con = duckdb.connect(str(warehouse_path()))
+    except duckdb.IOException as error:  # DuckDB allows one writer: a pipeline run may hold the file
+        console.print(
+            f"[red]The warehouse is in use by another process; try again when it is done. ({error})[/red]"
+        )
+        raise typer.Exit(1) from error
+    with con:
         for item in selected:
             try:
                 result = sync_one(con, item, config, dry_run=dry_run, full_resync=full_resync)
