@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/reverse_etl_webhook.py [--members 200000] [--batch-size 1000]
 
 The server runs in its own process (so its JSON parsing does not compete with the client for the GIL) and
-checks signatures and idempotency keys as in the tests. Printed: end-to-end rows/s (server time included),
-and the client-side rows/s (time not spent waiting on the server's answers).
+checks signatures and idempotency keys as in the tests. Printed: end-to-end rows/s (wall clock, server
+included), and client-side rows/s = rows per CPU second spent by the syncing process (diff, payloads,
+signing, HTTP, snapshot bookkeeping), which does not depend on how busy the shared machine is.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from reverse_etl.config import DestinationConfig, SyncConfig, build_destination
-    from reverse_etl.destinations import http_api
     from reverse_etl.engine import run_sync
 
     context = mp.get_context("spawn")
@@ -45,18 +45,6 @@ def main() -> None:
     process.start()
     url = queue.get(timeout=30)
 
-    # Time spent waiting on the server, to separate client-side overhead from the server's.
-    waiting = [0.0]
-    original = http_api.requests.Session.request
-
-    def timed(self, *a, **k):
-        started = time.perf_counter()
-        try:
-            return original(self, *a, **k)
-        finally:
-            waiting[0] += time.perf_counter() - started
-
-    http_api.requests.Session.request = timed
     with tempfile.TemporaryDirectory() as folder:
         con = duckdb.connect(str(Path(folder) / "bench.duckdb"))
         con.execute(
@@ -74,19 +62,21 @@ def main() -> None:
                 {"type": "webhook", "url": url, "secret": SECRET, "batch_size": args.batch_size}
             ),
         )
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = run_sync(con, SyncConfig(audience="big", destination="bench", mode="mirror"), destination)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         destination.close()
         con.close()
     stop.set()
     applied, batches = queue.get(timeout=30)
     process.join(timeout=10)
     assert result.delivered["add"] == args.members == applied, (result.delivered, applied)
-    client = seconds - waiting[0]
     print(f"sent {args.members:,} rows in {batches} signed batches of {args.batch_size} in {seconds:.2f}s")
-    print(f"end-to-end throughput (incl. server): {args.members / seconds:,.0f} rows/s")
-    print(f"client-side overhead: {client:.2f}s -> {args.members / client:,.0f} rows/s (target >= 20,000)")
+    print(f"end-to-end throughput (wall clock, incl. server): {args.members / seconds:,.0f} rows/s")
+    print(
+        f"client-side overhead: {cpu:.2f} CPU s -> {args.members / cpu:,.0f} rows/s per client CPU second "
+        "(target >= 20,000)"
+    )
 
 
 if __name__ == "__main__":

@@ -55,6 +55,10 @@ class ContractServer:
         with self.lock:
             self._faults.extend(Fault(kind, retry_after) for _ in range(times))
 
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
     @property
     def pending_faults(self) -> int:
         return len(self._faults)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,26 +31,29 @@ class DestinationUnavailable(Exception):
 
 
 class RateLimiter:
-    """At most `per_second` requests per second, evenly spaced (a destination's documented quota)."""
+    """At most `per_second` requests per second, evenly spaced (a destination's documented quota).
+
+    Shared by the run's concurrent senders; a Retry-After seen by one of them holds back all of them.
+    """
 
     def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
         self.clock = clock
         self._next = 0.0
+        self._lock = threading.Lock()
 
     def acquire(self) -> None:
-        if not self.interval:
-            return
-        now = self.clock()
-        wait = self._next - now
-        if wait > 0:
-            time.sleep(wait)
-            now += wait
-        self._next = max(self._next, now) + self.interval
+        with self._lock:  # reserve a slot, then sleep outside the lock
+            now = self.clock()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
 
     def hold_off(self, seconds: float) -> None:
         """The destination asked us to wait (Retry-After): no request before then."""
-        self._next = max(self._next, self.clock() + seconds)
+        with self._lock:
+            self._next = max(self._next, self.clock() + seconds)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class BatchSender:
         self.sleep = sleep
         self.requests = 0
         self.retries = 0
+        self._count = threading.Lock()
 
     def deliver(self, batch: Batch) -> BatchResult:
         """Accepted/rejected/deferred keys; raises DestinationUnavailable or FatalError to stop the run."""
@@ -118,7 +123,8 @@ class BatchSender:
         while True:
             attempt += 1
             self.limiter.acquire()
-            self.requests += 1
+            with self._count:
+                self.requests += 1
             try:
                 return send(batch)
             except RetryableError as error:
@@ -134,7 +140,8 @@ class BatchSender:
                 delay = self.policy.delay(attempt, error.retry_after)
                 if error.retry_after is not None:
                     self.limiter.hold_off(delay)
-                self.retries += 1
+                with self._count:
+                    self.retries += 1
                 log.info(
                     "%s: attempt %d failed (%s); retrying in %.2fs",
                     self.destination.name,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,7 @@ import orjson
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.delivery import BatchSender, DestinationUnavailable, make_batch
-from reverse_etl.destinations.base import Destination, FatalError, Operation, Record
+from reverse_etl.destinations.base import BatchResult, Destination, FatalError, Operation, Record
 from reverse_etl.diff import (
     CHANGES_TABLE,
     OPERATIONS,
@@ -208,39 +210,62 @@ def _deliver_operation(
     operation: Operation,
     result: SyncResult,
 ) -> None:
+    """Send the operation's batches, up to `max_in_flight` at a time, recording each in order as it settles.
+
+    Only the main thread touches the warehouse; workers only talk to the destination. A key appears once
+    in a run's change set, so concurrent batches never race on the same record.
+    """
     low, high = seq_range(con, operation)
-    for chunk_low in range(low, high + 1, READ_CHUNK):
-        records = _records(read_changes(con, chunk_low, min(chunk_low + READ_CHUNK - 1, high)))
-        rejects = _local_rejects(destination, operation, records)
-        if rejects:
-            refused = [r for r in records if r.key in rejects]
-            _record(con, result, sync, destination, operation, refused, set(), rejects, {}, [])
-            records = [r for r in records if r.key not in rejects]
-        for part in _batches(destination, operation, records):
-            batch = make_batch(sync.audience, destination.name, operation, part)
+    in_flight: deque[tuple[list[Record], list[str], Future[BatchResult]]] = deque()
+    stop: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=destination.max_in_flight, thread_name_prefix="sync") as pool:
+        try:
+            for chunk_low in range(low, high + 1, READ_CHUNK):
+                records = _records(read_changes(con, chunk_low, min(chunk_low + READ_CHUNK - 1, high)))
+                rejects = _local_rejects(destination, operation, records)
+                if rejects:
+                    refused = [r for r in records if r.key in rejects]
+                    _record(con, result, sync, destination, operation, refused, set(), rejects, {}, [])
+                    records = [r for r in records if r.key not in rejects]
+                for part in _batches(destination, operation, records):
+                    batch = make_batch(sync.audience, destination.name, operation, part)
+                    in_flight.append((part, list(rejects), pool.submit(sender.deliver, batch)))
+                    while len(in_flight) >= destination.max_in_flight:
+                        _settle(con, result, sync, destination, operation, *in_flight.popleft())
+        except (DestinationUnavailable, FatalError) as error:
+            stop = error
+        # Batches already sent may have landed: wait for each and record what it achieved.
+        while in_flight:
             try:
-                outcome = sender.deliver(batch)
+                _settle(con, result, sync, destination, operation, *in_flight.popleft())
             except (DestinationUnavailable, FatalError) as error:
-                # This batch stays pending; the run stops (the rest stays pending too, counted as failed).
-                errors = dict.fromkeys((r.key for r in part), redact(str(error)))
-                _record(con, result, sync, destination, operation, part, set(), {}, errors, [])
-                raise
-            accepted = set(outcome.accepted) - set(outcome.rejected) - set(outcome.deferred)
-            missing = {r.key for r in part} - accepted - set(outcome.rejected) - set(outcome.deferred)
-            deferred = {**outcome.deferred, **dict.fromkeys(missing, "not acknowledged by the destination")}
-            # Local rejects may sit between this batch's rows in seq order: keep them out of the snapshot.
-            _record(
-                con,
-                result,
-                sync,
-                destination,
-                operation,
-                part,
-                accepted,
-                outcome.rejected,
-                deferred,
-                list(rejects),
-            )
+                stop = stop or error
+    if stop is not None:
+        raise stop
+
+
+def _settle(
+    con: duckdb.DuckDBPyConnection,
+    result: SyncResult,
+    sync: SyncConfig,
+    destination: Destination,
+    operation: Operation,
+    part: list[Record],
+    foreign: list[str],
+    future: Future[BatchResult],
+) -> None:
+    """Record one sent batch's outcome; a batch that could not be delivered stays pending and stops the run."""
+    try:
+        outcome = future.result()
+    except (DestinationUnavailable, FatalError) as error:
+        errors = dict.fromkeys((r.key for r in part), redact(str(error)))
+        _record(con, result, sync, destination, operation, part, set(), {}, errors, [])
+        raise
+    accepted = set(outcome.accepted) - set(outcome.rejected) - set(outcome.deferred)
+    missing = {r.key for r in part} - accepted - set(outcome.rejected) - set(outcome.deferred)
+    deferred = {**outcome.deferred, **dict.fromkeys(missing, "not acknowledged by the destination")}
+    # Local rejects may sit between this batch's rows in seq order: keep them out of the snapshot.
+    _record(con, result, sync, destination, operation, part, accepted, outcome.rejected, deferred, foreign)
 
 
 def _record(

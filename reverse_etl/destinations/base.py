@@ -95,6 +95,9 @@ class DeliverySettings(BaseModel):
     initial_backoff_seconds: float = Field(default=0.5, ge=0)
     max_backoff_seconds: float = Field(default=30.0, ge=0)
     max_retry_after_seconds: float = Field(default=300.0, ge=0)
+    max_in_flight: int | None = Field(
+        default=None, ge=1, le=16, description="batches sent concurrently (default: the destination's)"
+    )
     allow_link_local: bool = False  # cloud metadata endpoints live there; refuse unless explicitly allowed
 
 
@@ -108,6 +111,7 @@ class Destination:
     max_record_bytes: ClassVar[int | None] = None  # one record's limit, when documented
     default_rate_limit_per_second: ClassVar[float | None] = None
     bulk: ClassVar[bool] = False  # True: the destination takes the whole change set at once (files)
+    default_max_in_flight: ClassVar[int] = 1  # concurrent batches; >1 needs a thread-safe client
 
     def __init__(self, name: str, settings: DeliverySettings) -> None:
         self.name = name
@@ -116,6 +120,10 @@ class Destination:
     @property
     def batch_size(self) -> int:
         return min(self.settings.batch_size or self.max_batch_size, self.max_batch_size)
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.settings.max_in_flight or self.default_max_in_flight
 
     @property
     def rate_limit_per_second(self) -> float | None:

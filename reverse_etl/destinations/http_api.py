@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import requests
@@ -45,6 +45,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 class HttpDestination(Destination):
     """Subclasses call `self.request(...)`; it returns only 2xx responses and raises the engine's errors."""
+
+    default_max_in_flight: ClassVar[int] = 4  # requests' Session with a pool of 4 is safe across threads
 
     def __init__(self, name: str, settings: DeliverySettings) -> None:
         super().__init__(name, settings)

@@ -81,11 +81,15 @@ def test_5xx_beyond_the_retry_budget_leaves_rows_for_the_next_run(
     warehouse, harness, server, make_destination
 ):
     create_audience(warehouse, MEMBERS)
-    server.fail_next("500", times=3)
-    first = sync_once(warehouse, harness, server, make_destination, max_attempts=3)
-    assert first.status == "failed" and first.failed == MEMBERS
-    failures = warehouse.execute("select count(*), bool_or(permanent) from sync_failures").fetchone()
-    assert failures == (harness.batch_size, False)  # the batch that exhausted its retries, not permanent
+    server.fail_next("500", times=1000)  # the destination is down
+    first = sync_once(warehouse, harness, server, make_destination, max_attempts=2)
+    assert first.status == "failed" and first.failed == MEMBERS and first.delivered["add"] == 0
+    failures, permanent = warehouse.execute(
+        "select count(*), bool_or(permanent) from sync_failures"
+    ).fetchone()
+    # The batches in flight when the run gave up are logged; none of them as permanent.
+    assert harness.batch_size <= failures < MEMBERS and permanent is False
+    server.clear_faults()  # the destination is back
     second = sync_once(warehouse, harness, server, make_destination)
     assert second.status == "succeeded" and second.delivered["add"] == MEMBERS
     assert harness.held(server) == harness.expected(warehouse)
@@ -163,7 +167,8 @@ def test_process_killed_mid_sync_then_rerun_delivers_everything_once(
     server.after_apply = None
     with duckdb.connect(path) as con:
         acknowledged = con.execute("select count(*) from sync_snapshots").fetchone()[0]
-        assert acknowledged == 2 * harness.batch_size  # the third batch landed but was never acknowledged
+        # Up to 4 batches are in flight: the third (and maybe others) landed but were never recorded.
+        assert acknowledged <= 2 * harness.batch_size
         result = run_sync(
             con,
             SyncConfig(audience=AUDIENCE, destination="dest", mode="mirror"),
@@ -173,7 +178,9 @@ def test_process_killed_mid_sync_then_rerun_delivers_everything_once(
         assert harness.held(server) == harness.expected(con)
         statuses = [s for (s,) in con.execute("select status from sync_runs order by started_at").fetchall()]
     assert statuses == ["interrupted", "succeeded"]
-    assert server.duplicate_deliveries == 1  # the re-sent third batch was recognised by its idempotency key
+    # Batches that landed unrecorded were sent again and recognised as repeats (idempotency keys, or
+    # upserts that changed nothing); nothing else was repeated.
+    assert 1 <= server.duplicate_deliveries <= 4
 
 
 def test_a_member_whose_identifier_changed_leaves_under_the_old_one(
