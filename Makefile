@@ -26,8 +26,12 @@ lint: venv
 test: venv lint
 	$(BIN)/python -m pytest -q
 
+CDP_HOME ?= $(CURDIR)/.cdp
+DAGSTER_HOME ?= $(CDP_HOME)/dagster
+
 dev: venv
-	$(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	CDP_HOME=$(CDP_HOME) DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: venv

@@ -40,9 +40,18 @@ class WarehouseResource(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def export_home(self) -> None:
-        """dbt's profiles.yml reads CDP_HOME; make sure the subprocess sees the same home as we do."""
+    @contextmanager
+    def exported_home(self) -> Iterator[Path]:
+        """dbt's profiles.yml reads CDP_HOME: point the dbt subprocess at our home, then restore the env."""
+        previous = os.environ.get("CDP_HOME")
         os.environ["CDP_HOME"] = str(self.home_path())
+        try:
+            yield self.home_path()
+        finally:
+            if previous is None:
+                os.environ.pop("CDP_HOME", None)
+            else:
+                os.environ["CDP_HOME"] = previous
 
 
 def build_resources() -> dict[str, object]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.ingestion.landing import landed_days
-from orchestration.settings import landing_dir
+from orchestration.settings import cdp_home, landing_dir
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -73,6 +75,16 @@ def run_all(
         },
     )
     return {"ingestion": ingestion, "pipeline": result}
+
+
+@contextlib.contextmanager
+def dbt_output_to_log() -> Iterator[Path]:
+    """dagster-dbt echoes dbt's log to stdout; the CLI keeps it in CDP_HOME/logs/pipeline.log instead."""
+    logs = cdp_home() / "logs"
+    logs.mkdir(exist_ok=True)
+    path = logs / "pipeline.log"
+    with path.open("a") as log, contextlib.redirect_stdout(log):
+        yield path
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult | None) -> dict[str, dict[str, object]]:

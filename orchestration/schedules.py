@@ -1,8 +1,6 @@
-"""Schedules: the whole pipeline daily; operators add more in the UI or here."""
+"""Schedules: the whole pipeline hourly; operators add more in the UI or here."""
 
 import dagster as dg
-
-from orchestration.partitions import daily_partitions
 
 
 def build_schedules() -> list[dg.ScheduleDefinition]:
@@ -15,6 +13,4 @@ def build_schedules() -> list[dg.ScheduleDefinition]:
 
 
 def ingestion_job():
-    return dg.define_asset_job(
-        "load_raw_events", selection=dg.AssetSelection.assets("raw_events"), partitions_def=daily_partitions
-    )
+    return dg.define_asset_job("load_raw_events", selection=dg.AssetSelection.assets("raw_events"))

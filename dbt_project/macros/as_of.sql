@@ -1,8 +1,21 @@
-{#- The evaluation moment for windows and recency: var `as_of` (an ISO timestamp) or now. -#}
+{#- The evaluation moment for windows and recency, as a UTC timestamp without time zone (like every
+    event timestamp): var `as_of` (an ISO timestamp) or now. -#}
 {% macro as_of() -%}
     {%- if var('as_of') -%}
         cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
     {%- else -%}
-        {{ dbt.current_timestamp() }}
+        {{ adapter.dispatch('utc_now', 'cdp')() }}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro default__utc_now() -%}
+    cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__utc_now() -%}
+    timezone('UTC', now())
+{%- endmacro %}
+
+{% macro snowflake__utc_now() -%}
+    sysdate()
 {%- endmacro %}

@@ -48,7 +48,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         config: DbtBuildConfig,
     ):
-        warehouse.export_home()
-        yield from dbt.cli(dbt_build_args(config), context=context).stream()
+        with warehouse.exported_home():
+            yield from dbt.cli(dbt_build_args(config), context=context).stream()
 
     return cdp_dbt_models

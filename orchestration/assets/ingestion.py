@@ -9,7 +9,6 @@ from orchestration.ingestion.landing import event_files, partition_folder
 from orchestration.ingestion.loader import LoadResult, load_files
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
-from orchestration.settings import landing_dir
 
 WAREHOUSE_WRITERS = "warehouse_writer"
 
@@ -27,7 +26,7 @@ def raw_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     window = context.partition_time_window
     day = window.start.date()
     totals = LoadResult(files=0, accepted=0, rejected=0)
-    landing = warehouse.home_path() / "landing" if warehouse.home else landing_dir()
+    landing = warehouse.home_path() / "landing"
     with warehouse.connect() as con:
         while day < window.end.date():
             folder = partition_folder(landing, day)

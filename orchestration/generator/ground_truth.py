@@ -1,0 +1,95 @@
+"""Who is who, in `OUT/_ground_truth/`: `identifiers.parquet` and `persons.parquet` (see the package doc)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orchestration.generator import vocabulary as vocab
+from orchestration.generator.events import EventTable
+from orchestration.generator.formatting import ZERO_UUID
+from orchestration.generator.population import Persons
+
+GROUND_TRUTH_DIR = "_ground_truth"
+
+
+def write_identifiers(path: Path, seen: pa.Table, persons: Persons) -> int:
+    """One row per distinct (id_type, id_value) in the events; returns the row count.
+
+    `seen` has one row per distinct (id_type, id_value, person) the messages carried.
+    """
+    junk = pa.table(
+        {
+            "id_type": ["user_id"] * len(vocab.JUNK_USER_IDS)
+            + ["email"] * len(vocab.JUNK_EMAILS)
+            + ["device_id", "advertising_id"],
+            "id_value": vocab.JUNK_USER_IDS + vocab.JUNK_EMAILS + (ZERO_UUID, ZERO_UUID),
+        }
+    )
+    person_ids = pa.table({"person": np.arange(len(persons)), "person_id": persons.person_id})
+    with duckdb.connect() as con:
+        for name, table in (("seen", seen), ("junk", junk), ("person_ids", person_ids)):
+            con.register(name, table)
+        identifiers = con.sql(
+            """
+            with identifiers as (
+                select id_type, id_value, count(distinct person) as persons, min(person) as person
+                from seen
+                group by id_type, id_value
+            ),
+
+            flagged as (
+                select
+                    identifiers.*,
+                    identifiers.persons > 1 as is_shared,
+                    junk.id_value is not null as is_junk
+                from identifiers
+                left join junk using (id_type, id_value)
+            )
+
+            select
+                flagged.id_type,
+                flagged.id_value,
+                case when not flagged.is_shared and not flagged.is_junk then person_ids.person_id end as person_id,
+                flagged.is_shared,
+                flagged.is_junk
+            from flagged
+            join person_ids using (person)
+            order by flagged.id_type, flagged.id_value
+            """
+        ).to_arrow_table()
+    pq.write_table(identifiers, path)
+    return identifiers.num_rows
+
+
+def write_persons(path: Path, persons: Persons, table: EventTable, signed_up_ms: np.ndarray) -> None:
+    seen = pd.DataFrame({"person": table.person, "ts": table.timestamp_ms}).groupby("person")["ts"]
+    first_seen = seen.min().reindex(range(len(persons))).to_numpy()
+    last_seen = seen.max().reindex(range(len(persons))).to_numpy()
+    member = np.stack([(persons.groups >> bit) & 1 for bit in range(len(vocab.GROUPS))], axis=1).astype(bool)
+    names = np.tile(np.arange(len(vocab.GROUPS)), (len(persons), 1))[member]
+    groups = pa.ListArray.from_arrays(
+        pa.array(np.concatenate([[0], np.cumsum(member.sum(axis=1))]).astype(np.int32)),
+        pa.array(vocab.GROUPS).take(pa.array(names)),
+    )
+    utc_ms = pa.timestamp("ms", tz="UTC")
+    result = pa.table(
+        {
+            "person_id": persons.person_id,
+            "groups": groups,
+            "persona": pa.array(vocab.PERSONAS).take(pa.array(persons.persona)),
+            "signup_at": pa.array(signed_up_ms, mask=signed_up_ms < 0).cast(utc_ms),
+            "first_seen": pa.array(first_seen, mask=np.isnan(first_seen)).cast(pa.int64()).cast(utc_ms),
+            "last_seen": pa.array(last_seen, mask=np.isnan(last_seen)).cast(pa.int64()).cast(utc_ms),
+            "plan": pa.array(vocab.PLANS).take(pa.array(persons.plan, mask=persons.plan < 0)),
+            "favorite_brand": pa.array(vocab.BRANDS).take(
+                pa.array(persons.favorite_brand, mask=persons.favorite_brand < 0)
+            ),
+        }
+    )
+    pq.write_table(result, path)

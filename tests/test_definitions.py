@@ -1,0 +1,43 @@
+"""`dagster dev` and `cdp run` load the same code location from workspace.yaml."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from orchestration.settings import PROJECT_ROOT
+
+
+def test_workspace_points_at_the_definitions_module() -> None:
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["module_name"] == "orchestration.definitions"
+
+
+def test_definitions_validate_with_the_dagster_cli(tmp_path: Path) -> None:
+    dagster = Path(sys.executable).parent / "dagster"
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT,
+        env={"PATH": str(dagster.parent), "CDP_HOME": str(tmp_path), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_asset_graph_has_ingestion_dbt_and_sync_assets(tmp_path: Path) -> None:
+    from orchestration.runner import load_definitions
+    from tests.conftest import cdp_home
+
+    with cdp_home(tmp_path):
+        (tmp_path / "destinations.yml").write_text(
+            "destinations:\n  hook: {type: webhook, url: 'http://127.0.0.1:9/x'}\n"
+            "syncs:\n  - {audience: trial_support_inactive, destination: hook}\n"
+        )
+        keys = {k.to_user_string() for k in load_definitions().resolve_asset_graph().get_all_asset_keys()}
+    assert {"raw_events", "profiles", "identity_graph", "profile_traits", "audience_membership"} <= keys
+    assert "sync/trial_support_inactive/hook" in keys
