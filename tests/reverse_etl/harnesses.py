@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-from conftest import AUDIENCE, expected_members
-from servers.braze import BrazeServer
-from servers.hubspot import HubSpotServer
-from servers.meta import MetaServer
-from servers.salesforce import SalesforceServer
-from servers.segment import SegmentServer
 
 from reverse_etl.contract_server import ContractServer
 from reverse_etl.demo_server import WebhookServer
 from reverse_etl.destinations.meta import sha256
+from tests.reverse_etl.conftest import AUDIENCE, expected_members
+from tests.reverse_etl.servers.braze import BrazeServer
+from tests.reverse_etl.servers.hubspot import HubSpotServer
+from tests.reverse_etl.servers.meta import MetaServer
+from tests.reverse_etl.servers.salesforce import SalesforceServer
+from tests.reverse_etl.servers.segment import SegmentServer
 
 
 def _email_of(key: str) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AUDIENCE, create_audience
-from servers.braze import BrazeServer
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience
+from tests.reverse_etl.servers.braze import BrazeServer
 
 
 @pytest.fixture

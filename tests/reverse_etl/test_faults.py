@@ -16,11 +16,11 @@ import time
 
 import duckdb
 import pytest
-from conftest import AUDIENCE, FAST_RETRIES, create_audience
-from harnesses import HARNESSES
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, FAST_RETRIES, create_audience
+from tests.reverse_etl.harnesses import HARNESSES
 
 MEMBERS = 60
 

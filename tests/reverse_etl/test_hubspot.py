@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import AUDIENCE, create_audience
-from servers.hubspot import HubSpotServer
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience
+from tests.reverse_etl.servers.hubspot import HubSpotServer
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import AUDIENCE, create_audience
-from servers.meta import MetaServer
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.contract_server import Reply
 from reverse_etl.destinations.meta import normalise_email, normalise_phone
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience
+from tests.reverse_etl.servers.meta import MetaServer
 
 
 @pytest.fixture

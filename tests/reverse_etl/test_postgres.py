@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import AUDIENCE, create_audience, expected_members
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience, expected_members
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ messageIds, basic auth, 500 KB per request and 32 KB per message."""
 from __future__ import annotations
 
 import pytest
-from conftest import AUDIENCE, create_audience
-from servers.segment import MAX_REQUEST, SegmentServer
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience
+from tests.reverse_etl.servers.segment import MAX_REQUEST, SegmentServer
 
 
 @pytest.fixture

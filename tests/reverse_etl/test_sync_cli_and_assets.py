@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 import pytest
-from conftest import AUDIENCE, create_audience, expected_members
 from typer.testing import CliRunner
 
 from orchestration.cli import app
 from reverse_etl.demo_server import WebhookServer
+from tests.reverse_etl.conftest import AUDIENCE, create_audience, expected_members
 
 DESTINATIONS_YML = """
 destinations:

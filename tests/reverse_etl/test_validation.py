@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AUDIENCE, create_audience
 
 from reverse_etl.config import (
     ConfigError,
@@ -15,6 +14,7 @@ from reverse_etl.config import (
 from reverse_etl.demo_server import WebhookServer
 from reverse_etl.diff import AudienceDataError
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AUDIENCE, create_audience, expected_members
 
 from reverse_etl.config import SyncConfig
 from reverse_etl.demo_server import WebhookServer
 from reverse_etl.engine import run_sync
+from tests.reverse_etl.conftest import AUDIENCE, create_audience, expected_members
 
 SECRET = "s3cret-value"
 
