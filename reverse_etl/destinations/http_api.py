@@ -84,6 +84,9 @@ class HttpDestination(Destination):
                 allow_redirects=False,
                 **kwargs,
             )
+        except requests.exceptions.SSLError as error:
+            # A certificate that does not verify will not start verifying on a retry.
+            raise FatalError(f"{self.name}: TLS verification failed: {redact(str(error))[:300]}") from error
         except requests.Timeout as error:
             raise RetryableError(f"{self.name}: request timed out after {timeout:g}s") from error
         except requests.ConnectionError as error:
