@@ -157,6 +157,13 @@ def run_sync(
             result.errors.append(result.stopped)
             result.failed += _undelivered(result)
             log.warning("sync %s -> %s stopped: %s", sync.audience, destination.name, result.stopped)
+        except Exception as error:  # a bug or an unexpected answer: record the run as failed, then raise
+            result.stopped = redact(f"{type(error).__name__}: {error}")[:500]
+            result.errors.append(result.stopped)
+            result.failed += _undelivered(result)
+            result.seconds = time.perf_counter() - started
+            _finish_run(con, result)
+            raise
         result.requests, result.retries = sender.requests, sender.retries
     result.seconds = time.perf_counter() - started
     _finish_run(con, result)
