@@ -1,91 +1,129 @@
-"""The local demo destination: a webhook receiver on 127.0.0.1 that keeps every batch it is sent.
+"""The webhook receiver: a contract-enforcing server on 127.0.0.1, and the `cdp demo` destination.
 
-It applies batches to a JSON state file (key -> record) and appends them to a log, so a person (or a test)
-can see exactly what the CDP delivered. Repeated batches (same Idempotency-Key) are acknowledged, not re-applied.
+`WebhookServer` checks what `reverse_etl.destinations.webhook` promises: JSON body of add/change/remove
+records, at most 1000 per batch, a valid `X-Signature` (HMAC-SHA1) and `X-Signature-256` when a secret is
+set, and an `Idempotency-Key`; repeats of a key are acknowledged but not applied twice. Records whose key is
+in `reject_keys` make it refuse the whole batch with 400, as many webhook receivers do.
+
+`DemoDestination` adds a state file (audience -> key -> fields) and a log of received batches in a folder,
+so a person can see exactly what the CDP delivered.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+from reverse_etl.contract_server import ContractServer, Reply, json_body
+
+MAX_RECORDS = 1000
+OPERATIONS = ("add", "change", "remove")
 
 
-class DemoDestination:
+class WebhookServer(ContractServer):
+    def __init__(self, secret: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self.secret = secret
+        self.state: dict[str, dict[str, dict[str, Any]]] = {}
+
+    @property
+    def url(self) -> str:
+        return f"{self.address}/hook"
+
+    def members(self, audience: str) -> dict[str, dict[str, Any]]:
+        return self.state.get(audience, {})
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if method != "POST" or path != "/hook":
+            return Reply(404, {"error": "not found"})
+        if self.secret is not None:
+            expected = hmac.new(self.secret.encode(), body, hashlib.sha1).hexdigest()
+            if not hmac.compare_digest(expected, headers.get("x-signature", "")):
+                return Reply(401, {"error": "bad X-Signature"})
+            stamp, _, signed = headers.get("x-signature-256", "").partition(",v1=")
+            expected_256 = hmac.new(
+                self.secret.encode(), stamp.removeprefix("t=").encode() + b"." + body, hashlib.sha256
+            ).hexdigest()
+            if not hmac.compare_digest(expected_256, signed):
+                return Reply(401, {"error": "bad X-Signature-256"})
+        key = headers.get("idempotency-key")
+        if not key:
+            return Reply(400, {"error": "Idempotency-Key header is required"})
+        data = json_body(body)
+        problem = self._invalid(data)
+        if problem:
+            return Reply(400, {"error": problem})
+        bad = [r["key"] for r in data["records"] if r["key"] in self.reject_keys]
+        if bad:
+            return Reply(400, {"error": f"{len(bad)} invalid record(s) in batch"})
+        if self.first_delivery(key):
+            members = self.state.setdefault(data["audience"], {})
+            for record in data["records"]:
+                if data["operation"] == "remove":
+                    members.pop(record["key"], None)
+                else:
+                    members[record["key"]] = record["fields"]
+            self.on_batch(data)
+            self.applied(len(data["records"]))
+        return Reply(200, {"ok": True})
+
+    def on_batch(self, data: dict[str, Any]) -> None:
+        """Hook for subclasses (the demo persists its state)."""
+
+    @staticmethod
+    def _invalid(data: Any) -> str | None:
+        if not isinstance(data, dict):
+            return "body must be a JSON object"
+        if not isinstance(data.get("audience"), str) or data.get("operation") not in OPERATIONS:
+            return "audience (string) and operation (add|change|remove) are required"
+        records = data.get("records")
+        if not isinstance(records, list) or not records:
+            return "records must be a non-empty list"
+        if len(records) > MAX_RECORDS:
+            return f"at most {MAX_RECORDS} records per batch"
+        for record in records:
+            if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+                return "every record needs a string key"
+            if record.get("type") != data["operation"] or not isinstance(record.get("fields"), dict):
+                return "every record needs type (matching the batch) and fields (object)"
+        return None
+
+
+class DemoDestination(WebhookServer):
+    """The `cdp demo` destination: keeps its state and a log of batches in `folder`."""
+
     def __init__(
-        self, folder: Path, host: str = "127.0.0.1", port: int = 0, key_field: str = "profile_id"
+        self, folder: Path, host: str = "127.0.0.1", port: int = 0, secret: str | None = None
     ) -> None:
+        super().__init__(secret=secret, host=host, port=port)
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state_file = folder / "state.json"
         self.log_file = folder / "received.jsonl"
-        self.key_field = key_field
-        self.state: dict[str, dict[str, dict]] = (
-            json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        )
-        self.batches_received = 0
-        self.records_received = 0
-        self._seen_batches: set[str] = set()
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._thread: threading.Thread | None = None
+        if self.state_file.exists():
+            self.state = json.loads(self.state_file.read_text())
 
     @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+    def batches_received(self) -> int:
+        return self.applied_batches
 
-    def _apply(self, body: dict, idempotency_key: str | None) -> None:
-        with self._lock:
-            if idempotency_key and idempotency_key in self._seen_batches:
-                return
-            if idempotency_key:
-                self._seen_batches.add(idempotency_key)
-            members = self.state.setdefault(body["audience"], {})
-            for record in body["records"]:
-                key = str(record[self.key_field])
-                if body["operation"] == "remove":
-                    members.pop(key, None)
-                else:
-                    members[key] = record
-            self.batches_received += 1
-            self.records_received += len(body["records"])
-            with self.log_file.open("a") as log:
-                log.write(
-                    json.dumps({"operation": body["operation"], "records": len(body["records"])}) + "\n"
+    @property
+    def records_received(self) -> int:
+        return self.records_applied
+
+    def on_batch(self, data: dict[str, Any]) -> None:
+        with self.log_file.open("a") as log:
+            log.write(
+                json.dumps(
+                    {
+                        "audience": data["audience"],
+                        "operation": data["operation"],
+                        "records": len(data["records"]),
+                    }
                 )
-            self.state_file.write_text(json.dumps(self.state))
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        destination = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
-                length = int(self.headers.get("Content-Length", 0))
-                try:
-                    body = json.loads(self.rfile.read(length))
-                    destination._apply(body, self.headers.get("Idempotency-Key"))
-                except (ValueError, KeyError, TypeError) as error:
-                    self.send_response(400)
-                    self.end_headers()
-                    self.wfile.write(json.dumps({"error": str(error)}).encode())
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok":true}')
-
-            def log_message(self, format: str, *args: object) -> None:  # records carry PII: no access log
-                pass
-
-        return Handler
-
-    def __enter__(self) -> DemoDestination:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+                + "\n"
+            )
+        self.state_file.write_text(json.dumps(self.state))

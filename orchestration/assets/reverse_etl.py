@@ -19,10 +19,12 @@ def sync_asset_key(sync: SyncConfig) -> dg.AssetKey:
     return dg.AssetKey(["sync", sync.audience, sync.destination])
 
 
-def _sync_asset(sync: SyncConfig, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def sync_asset(sync: SyncConfig, audience_membership: dg.AssetKey) -> dg.AssetsDefinition:
+    """The asset for one sync, downstream of the `audience_membership` table's asset."""
+
     @dg.asset(
         key=sync_asset_key(sync),
-        deps=[get_asset_key_for_model([dbt_models], "audience_membership")],
+        deps=[audience_membership],
         group_name="reverse_etl",
         pool=WAREHOUSE_WRITERS,
         description=f"Sync audience `{sync.audience}` to `{sync.destination}` ({sync.mode}).",
@@ -33,16 +35,15 @@ def _sync_asset(sync: SyncConfig, dbt_models: dg.AssetsDefinition) -> dg.AssetsD
             result = sync_one(
                 con, sync, destinations_file(), dry_run=config.dry_run, full_resync=config.full_resync
             )
-        metadata = {
-            "run_id": result.run_id,
-            "added": result.delivered["add"],
-            "changed": result.delivered["change"],
-            "removed": result.delivered["remove"],
-            "failed": result.failed,
-            "planned": dg.MetadataValue.json(result.planned),
-        }
-        if result.failed:
-            context.log.warning(f"{result.failed} rows failed; they are retried on the next run")
+        metadata = result.metadata()
+        if result.stopped:
+            # Nothing is lost (undelivered rows stay pending), but the run must show as failed.
+            raise dg.Failure(description=f"sync stopped: {result.stopped}", metadata=metadata)
+        if result.failed or result.rejected:
+            context.log.warning(
+                f"{result.failed} rows failed (retried next run), {result.rejected} rejected permanently "
+                "(see sync_failures)"
+            )
         return dg.MaterializeResult(metadata=metadata)
 
     return _sync
@@ -50,4 +51,7 @@ def _sync_asset(sync: SyncConfig, dbt_models: dg.AssetsDefinition) -> dg.AssetsD
 
 def build_sync_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
     config = load_destinations(destinations_file())
-    return [_sync_asset(sync, dbt_models) for sync in config.syncs]
+    if not config.syncs:
+        return []
+    audience_membership = get_asset_key_for_model([dbt_models], "audience_membership")
+    return [sync_asset(sync, audience_membership) for sync in config.syncs]

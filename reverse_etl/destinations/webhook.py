@@ -1,61 +1,70 @@
-"""Generic webhook: JSON batches of add/change/remove records, signed like Segment's webhooks."""
+"""Generic webhook: JSON batches of add/change/remove records, signed like Segment's webhooks.
+
+Body: `{"audience", "destination", "operation", "batch_id", "records": [{"type", "key", "fields"}]}`.
+Headers: `X-Signature` = hex HMAC-SHA1 of the body with the shared secret (Segment-compatible),
+`X-Signature-256` = `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (replay-resistant), and a
+stable `Idempotency-Key` (the batch id, derived from the batch's content).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from typing import Any, ClassVar
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+import orjson
+from pydantic import Field
 
-from reverse_etl.destinations.base import BatchResult, Destination, Record
+from reverse_etl.destinations.base import Batch, BatchResult, DeliverySettings
+from reverse_etl.destinations.http_api import HttpDestination
 
 
-class WebhookDestination(Destination):
+class WebhookSettings(DeliverySettings):
+    url: str
+    secret: str | None = Field(default=None, repr=False)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+
+
+def signature_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    key = secret.encode()
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signed = hmac.new(key, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {
+        "X-Signature": hmac.new(key, body, hashlib.sha1).hexdigest(),
+        "X-Signature-256": f"t={stamp},v1={signed}",
+    }
+
+
+class WebhookDestination(HttpDestination):
     type_name: ClassVar[str] = "webhook"
+    Settings: ClassVar[type[DeliverySettings]] = WebhookSettings
     max_batch_size: ClassVar[int] = 1000
+    settings: WebhookSettings
 
-    def __init__(self, name: str, config: dict[str, Any]) -> None:
-        super().__init__(name, config)
-        self.url: str = config["url"]
-        self.secret: str | None = config.get("secret")
-        self.timeout: float = float(config.get("timeout_seconds", 30))
-        self.session = requests.Session()
-        retry = Retry(
-            total=int(config.get("max_retries", 5)),
-            backoff_factor=0.5,
-            backoff_jitter=0.25,
-            status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=None,  # POSTs are safe to repeat: every batch carries an Idempotency-Key
-            respect_retry_after_header=True,
-        )
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+    @property
+    def base_url(self) -> str:
+        return self.settings.url
 
-    def _post(self, operation: str, records: list[Record], audience: str, batch_id: str) -> BatchResult:
-        # Records are already JSON text from DuckDB: splice them in rather than parse and re-serialise.
-        envelope = json.dumps({"audience": audience, "operation": operation, "batch_id": batch_id})[:-1]
-        body = f'{envelope},"records":[{",".join(r.payload_json for r in records)}]}}'.encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": batch_id}
-        if self.secret:
-            key = self.secret.encode()
-            timestamp = str(int(time.time()))
-            headers["X-Signature"] = hmac.new(key, body, hashlib.sha1).hexdigest()
-            signed = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-            headers["X-Signature-256"] = f"t={timestamp},v1={signed}"
-        response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
-        response.raise_for_status()
-        return BatchResult(accepted=[r.key for r in records])
+    def body(self, batch: Batch) -> dict[str, Any]:
+        return {
+            "audience": batch.audience,
+            "destination": batch.destination,
+            "operation": batch.operation,
+            "batch_id": batch.batch_id,
+            "records": [{"type": batch.operation, "key": r.key, "fields": r.payload} for r in batch.records],
+        }
 
-    def upsert(self, records: list[Record], *, audience: str, batch_id: str) -> BatchResult:
-        return self._post("upsert", records, audience, batch_id)
+    def preview(self, batch: Batch) -> Any:
+        return self.body(batch)
 
-    def remove(self, records: list[Record], *, audience: str, batch_id: str) -> BatchResult:
-        return self._post("remove", records, audience, batch_id)
+    def _post(self, batch: Batch) -> BatchResult:
+        body = orjson.dumps(self.body(batch))
+        headers = {**self.settings.headers, "Idempotency-Key": batch.batch_id}
+        if self.settings.secret:
+            headers.update(signature_headers(self.settings.secret, body))
+        self.request("POST", self.settings.url, body=body, headers=headers)
+        return BatchResult.all_accepted(batch)
 
-    def close(self) -> None:
-        self.session.close()
+    upsert = _post
+    remove = _post
