@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from orchestration.ingestion.schema import ensure_ingestion_tables
 from orchestration.settings import DBT_PROJECT_DIR
+from tests.conftest import cdp_home
 
 IDENTITY_MODELS = "+identity_graph +profiles +profile_merges +identity_dropped_edges +identity_dropped_identifiers +identity_largest_components +int_events_resolved"
 T0 = dt.datetime(2026, 1, 1)
@@ -118,19 +117,6 @@ def _failures(result: dbtRunnerResult) -> str:
         for r in result.result.results
         if r.status not in ("success", "pass")
     )
-
-
-@contextmanager
-def cdp_home(path: Path) -> Iterator[Path]:
-    previous = os.environ.get("CDP_HOME")
-    os.environ["CDP_HOME"] = str(path)
-    try:
-        yield path
-    finally:
-        if previous is None:
-            os.environ.pop("CDP_HOME", None)
-        else:
-            os.environ["CDP_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
