@@ -32,9 +32,24 @@ def parse(project: DbtProject) -> None:
     ).wait()
 
 
+def _manifest_is_stale(project: DbtProject) -> bool:
+    """True when any project source (SQL, YAML, macros) changed after the manifest was written."""
+    if not project.manifest_path.exists():
+        return True
+    written = project.manifest_path.stat().st_mtime
+    generated = {project.target_path.resolve(), (DBT_PROJECT_DIR / "logs").resolve()}
+    sources = (
+        path
+        for path in DBT_PROJECT_DIR.rglob("*")
+        if path.suffix in {".sql", ".yml", ".yaml", ".csv"} and not any(p in generated for p in path.parents)
+    )
+    return any(path.stat().st_mtime > written for path in sources)
+
+
 def ensure_manifest(force: bool = False) -> DbtProject:
-    """Parse the dbt project when its manifest is missing (or when forced), so definitions can load."""
+    """Parse the dbt project when its manifest is missing or older than its sources, so the asset graph
+    Dagster builds always matches what `dbt build` will run."""
     project = dbt_project()
-    if force or not project.manifest_path.exists():
+    if force or _manifest_is_stale(project):
         parse(project)
     return project

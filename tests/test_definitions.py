@@ -41,3 +41,20 @@ def test_asset_graph_has_ingestion_dbt_and_sync_assets(tmp_path: Path) -> None:
         keys = {k.to_user_string() for k in load_definitions().resolve_asset_graph().get_all_asset_keys()}
     assert {"raw_events", "profiles", "identity_graph", "profile_traits", "audience_membership"} <= keys
     assert "sync/trial_support_inactive/hook" in keys
+
+
+def test_a_model_edited_after_parsing_triggers_a_new_parse() -> None:
+    import os
+
+    from orchestration.project import _manifest_is_stale, dbt_project, ensure_manifest
+
+    project = ensure_manifest()
+    assert not _manifest_is_stale(project)
+    model = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "audience_membership.sql"
+    before = model.stat()
+    try:
+        os.utime(model, (before.st_atime, project.manifest_path.stat().st_mtime + 60))
+        assert _manifest_is_stale(dbt_project())
+    finally:
+        os.utime(model, (before.st_atime, before.st_mtime))
+    assert not _manifest_is_stale(project)

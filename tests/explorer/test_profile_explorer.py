@@ -113,13 +113,10 @@ def test_absorbed_profile_id_leads_to_the_survivor_and_its_merges(
 ) -> None:
     shutil.copy(demo_runs.warehouse, tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        # The identity engineer's table, with its contract columns, when this build does not have it yet.
+        # A merge chain absorbed-1 -> absorbed-2 -> the member, written through the contract columns only.
         con.execute(
-            "create table if not exists main.profile_merges "
-            "(from_profile_id varchar, to_profile_id varchar, merged_at timestamp, reason varchar)"
-        )
-        con.execute(
-            "insert into main.profile_merges values ('absorbed-1', 'absorbed-2', '2026-01-01', 'email'), "
+            "insert into main.profile_merges (from_profile_id, to_profile_id, merged_at, reason) "
+            "values ('absorbed-1', 'absorbed-2', '2026-01-01', 'email'), "
             "('absorbed-2', ?, '2026-01-02', 'user_id')",
             [audience_member["profile_id"]],
         )
