@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 from dataclasses import dataclass
@@ -74,7 +73,3 @@ def run_demo(events: int = 50_000, profiles: int = 5_000, days: int = 90, seed: 
             con.execute("select audience, count(*) from audience_membership group by 1 order by 1").fetchall()
         )
     return DemoSummary(loaded, rejected, profile_count, sizes, synced, members)
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
