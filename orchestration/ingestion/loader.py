@@ -136,14 +136,14 @@ select
     properties,
     traits,
     context,
-    f.source,
+    -- A lookup, not a join: a join may reorder rows, and the fast path numbers lines by insertion order.
+    map_extract_value(map($source_files, $source_names), source_file) as source,
     $partition_date as event_date,
     corrected > $now + interval '{FUTURE_TOLERANCE}' as is_future_timestamp,
     source_file,
     line_number,
     $now as loaded_at
 from accepted
-join _file_sources f using (source_file)
 """
 
 
@@ -337,16 +337,15 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str]) -> dict[str, list[str]]:
+    """Record each file's source and size; return the parameters `_raw_events_insert` looks sources up in."""
+    sources = [source_of(Path(f)) for f in files]
     con.execute(
         "create or replace temp table _file_sources as "
         "select unnest($files) as source_file, unnest($sources) as source, unnest($sizes) as size_bytes",
-        {
-            "files": files,
-            "sources": [source_of(Path(f)) for f in files],
-            "sizes": [Path(f).stat().st_size for f in files],
-        },
+        {"files": files, "sources": sources, "sizes": [Path(f).stat().st_size for f in files]},
     )
+    return {"source_files": files, "source_names": sources}
 
 
 def _totals(con: duckdb.DuckDBPyConnection, files: list[str]) -> LoadResult:
@@ -366,10 +365,10 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
 
     Duplicates do not: they are settled right after, in a second transaction (`_settle_fast_loads`).
     """
-    _set_file_sources(con, files)
+    sources = _set_file_sources(con, files)
     con.execute("begin transaction")
     try:
-        con.execute(_FAST_INSERT, {**params, "files": files})
+        con.execute(_FAST_INSERT, {**params, **sources, "files": files})
         con.execute(_FAST_LOADED_FILES, params)
         con.execute("commit")
     except _UNREADABLE:
@@ -518,7 +517,7 @@ def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list
     files = [f for group in by_format.values() for f in group]
     if not files:
         return
-    _set_file_sources(con, files)
+    sources = _set_file_sources(con, files)
     con.execute(f"create or replace temp table _incoming ({STAGE_COLUMNS})")
     # Staging reads files outside the transaction: a file that fails to read costs a retry, not the load.
     _stage_json_lines(con, by_format.get(FileFormat.JSON_LINES, []))
@@ -529,7 +528,7 @@ def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list
     con.execute("begin transaction")
     try:
         con.execute(_DUPLICATES)
-        con.execute(_EXACT_INSERT, params)
+        con.execute(_EXACT_INSERT, {**params, **sources})
         con.execute(_EXACT_REJECTED, {"now": params["now"]})
         con.execute(_EXACT_LOADED_FILES, params)
         con.execute("commit")

@@ -239,3 +239,35 @@ def test_a_load_killed_before_commit_and_run_again_leaves_every_event_exactly_on
         (rejected,) = con.execute("select count(*) from rejected_events").fetchone()
     assert counts == (200, 200)
     assert rejected == 2  # the repeated c0 and the broken line
+
+
+@pytest.mark.parametrize("with_a_bad_line", [False, True], ids=["fast path", "exact path"])
+def test_the_first_copy_in_file_order_wins_when_many_files_load_in_parallel(
+    landing: Path, warehouse: duckdb.DuckDBPyConnection, with_a_bad_line: bool
+) -> None:
+    # Files of different sizes, read by several threads, each holding a copy of one messageId: a plan
+    # that reorders rows would keep the wrong copy or misnumber lines.
+    sizes = [3, 5_000, 1, 40, 700, 5, 2, 9]
+    for number, size in enumerate(sizes):
+        lines = [line(event(f"f{number}-{n + 1}")) for n in range(size)]
+        lines.append(line(event("shared", event=f"copy from {number}")))
+        if with_a_bad_line:
+            lines.insert(0, b"{not json")  # forces the exact path, which counts physical lines
+        write_lines(landing / f"{number}.jsonl", lines)
+    result = load_files(warehouse, event_files([landing]), DAY)
+    assert (result.accepted, result.rejected) == (
+        sum(sizes) + 1,
+        len(sizes) - 1 + with_a_bad_line * len(sizes),
+    )
+    assert warehouse.execute("select event from raw_events where message_id = 'shared'").fetchone() == (
+        "copy from 0",
+    )
+    first = f"{landing / '0.jsonl'} line {sizes[0] + 1 + with_a_bad_line}"
+    reasons = warehouse.execute(
+        "select distinct reason from rejected_events where reason like 'duplicate%'"
+    ).fetchall()
+    assert reasons == [(f"duplicate messageId: first seen in {first}",)]
+    for message_id, line_number in warehouse.execute(
+        "select message_id, line_number from raw_events where message_id <> 'shared'"
+    ).fetchall():
+        assert line_number == int(message_id.split("-")[1]) + with_a_bad_line, message_id
