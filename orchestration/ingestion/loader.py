@@ -108,8 +108,11 @@ _PARQUET_RENAMES = {
 _JSON_COLUMNS = ("properties", "traits", "context")
 
 
-def _raw_events_insert(accepted_sql: str) -> str:
-    """INSERT into `raw_events` from a relation of validated records (staging column names)."""
+def _raw_events_insert(accepted_sql: str, source_sql: str = "f.source") -> str:
+    """INSERT into `raw_events` from validated records (staging column names).
+
+    Each file's source is joined from `_file_sources` unless `source_sql` gives it without a join.
+    """
     return f"""
 insert into raw_events
 with accepted as (
@@ -136,18 +139,30 @@ select
     properties,
     traits,
     context,
-    -- A lookup, not a join: a join may reorder rows, and the fast path numbers lines by insertion order.
-    map_extract_value(map($source_files, $source_names), source_file) as source,
+    {source_sql} as source,
     $partition_date as event_date,
     corrected > $now + interval '{FUTURE_TOLERANCE}' as is_future_timestamp,
     source_file,
     line_number,
     $now as loaded_at
 from accepted
+{"join _file_sources f using (source_file)" if source_sql == "f.source" else ""}
 """
 
 
-_FAST_INSERT = _raw_events_insert(f"select *, null::bigint as line_number from ({FAST_PATH_SELECT})")
+def _fast_insert(files: list[str]) -> tuple[str, dict[str, str]]:
+    """The fast path's INSERT and the parameters naming each file's source.
+
+    No join: DuckDB does not keep insertion order through one, and fast-path line numbers and "the first
+    copy" follow insertion order. A CASE on the file name costs about nothing (the name is constant
+    within a chunk of rows), unlike a MAP lookup.
+    """
+    whens = " ".join(f"when $file_{n} then $source_{n}" for n in range(len(files)))
+    params = {f"file_{n}": file for n, file in enumerate(files)}
+    params |= {f"source_{n}": source_of(Path(file)) for n, file in enumerate(files)}
+    accepted = f"select *, null::bigint as line_number from ({FAST_PATH_SELECT})"
+    return _raw_events_insert(accepted, f"case source_file {whens} end"), params
+
 
 # The rows being settled: from files whose fast load is committed but not yet settled (`_settling`).
 # A file is loaded once, so its name identifies its rows; the `loaded_at` range lets DuckDB skip
@@ -337,15 +352,16 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str]) -> dict[str, list[str]]:
-    """Record each file's source and size; return the parameters `_raw_events_insert` looks sources up in."""
-    sources = [source_of(Path(f)) for f in files]
+def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
     con.execute(
         "create or replace temp table _file_sources as "
         "select unnest($files) as source_file, unnest($sources) as source, unnest($sizes) as size_bytes",
-        {"files": files, "sources": sources, "sizes": [Path(f).stat().st_size for f in files]},
+        {
+            "files": files,
+            "sources": [source_of(Path(f)) for f in files],
+            "sizes": [Path(f).stat().st_size for f in files],
+        },
     )
-    return {"source_files": files, "source_names": sources}
 
 
 def _totals(con: duckdb.DuckDBPyConnection, files: list[str]) -> LoadResult:
@@ -365,10 +381,11 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
 
     Duplicates do not: they are settled right after, in a second transaction (`_settle_fast_loads`).
     """
-    sources = _set_file_sources(con, files)
+    _set_file_sources(con, files)
+    insert, sources = _fast_insert(files)
     con.execute("begin transaction")
     try:
-        con.execute(_FAST_INSERT, {**params, **sources, "files": files})
+        con.execute(insert, {**params, **sources, "files": files})
         con.execute(_FAST_LOADED_FILES, params)
         con.execute("commit")
     except _UNREADABLE:
@@ -517,7 +534,7 @@ def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list
     files = [f for group in by_format.values() for f in group]
     if not files:
         return
-    sources = _set_file_sources(con, files)
+    _set_file_sources(con, files)
     con.execute(f"create or replace temp table _incoming ({STAGE_COLUMNS})")
     # Staging reads files outside the transaction: a file that fails to read costs a retry, not the load.
     _stage_json_lines(con, by_format.get(FileFormat.JSON_LINES, []))
@@ -528,7 +545,7 @@ def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list
     con.execute("begin transaction")
     try:
         con.execute(_DUPLICATES)
-        con.execute(_EXACT_INSERT, {**params, **sources})
+        con.execute(_EXACT_INSERT, params)
         con.execute(_EXACT_REJECTED, {"now": params["now"]})
         con.execute(_EXACT_LOADED_FILES, params)
         con.execute("commit")
