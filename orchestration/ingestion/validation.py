@@ -266,6 +266,12 @@ _ODD_STRING = " or ".join(
     f"\"{f}\" < '!' or (\"{f}\" >= '[' and \"{f}\" < '\\') or (\"{f}\" >= '{{' and \"{f}\" < '|')"
     for f in _STRING_FIELDS
 )
+# A boolean read as text ('true', 'false'), and for string-only fields a number read as text (starts
+# with a digit or '-'): the JSON kind is lost, so the exact path decides (a real string passes there).
+_MAYBE_NOT_STRING = " or ".join(
+    [f"\"{f}\" = 'true' or \"{f}\" = 'false'" for f in _STRING_FIELDS]
+    + [f"({f} >= '-' and {f} < '.') or ({f} >= '0' and {f} < ':')" for f in ("event", "name")]
+)
 _NOT_OBJECT = " or ".join(f"{f}::varchar < '{{' or {f}::varchar >= '|'" for f in _JSON_FIELDS)
 
 # The fast path accepts a record only when the exact path would, and stores it exactly as the exact
@@ -303,6 +309,7 @@ where case
         or (type = 'alias' and "previousId" is null)
         or (type = 'group' and "groupId" is null)
         or coalesce({_ODD_STRING}, false)
+        or coalesce({_MAYBE_NOT_STRING}, false)
         or coalesce({_NOT_OBJECT}, false)
         or coalesce("timestamp", "originalTimestamp", "receivedAt") is null
         or {_APPROX_BYTES} + 300 > {MAX_EVENT_BYTES}

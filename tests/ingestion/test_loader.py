@@ -271,3 +271,39 @@ def test_the_first_copy_in_file_order_wins_when_many_files_load_in_parallel(
         "select message_id, line_number from raw_events where message_id <> 'shared'"
     ).fetchall():
         assert line_number == int(message_id.split("-")[1]) + with_a_bad_line, message_id
+
+
+KIND_CASES = {
+    "number event": event("k1", event=5),
+    "boolean userId": event("k2", userId=True),
+    "number userId": event("k3", userId=42),
+    "boolean page name": event("k4", type="page", name=False),
+    "number messageId": event(7),
+    "float anonymousId": event("k6", anonymousId=1.5),
+    "string event starting with a digit": event("k7", event="404 Page"),
+    "the string 'true' as userId": event("k8", userId="true"),
+}
+
+
+@pytest.mark.parametrize("record", KIND_CASES.values(), ids=KIND_CASES.keys())
+def test_fast_and_exact_paths_agree_on_values_whose_json_kind_a_typed_reader_loses(
+    tmp_path: Path, record: dict[str, object]
+) -> None:
+    outcomes = []
+    for path in ("fast", "exact"):
+        folder = tmp_path / path / "landing" / DAY.isoformat() / "web"
+        lines = [line(record)] if path == "fast" else [b"{broken", line(record)]
+        write_lines(folder / "events.jsonl", lines)
+        con = duckdb.connect()
+        load_files(con, event_files([folder]), DAY)
+        outcomes.append(
+            (
+                con.execute(
+                    "select message_id, user_id, anonymous_id, event, name from raw_events"
+                ).fetchall(),
+                con.execute("select reason from rejected_events where raw not like '{broken%'").fetchall(),
+            )
+        )
+        con.close()
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0][0]) + len(outcomes[0][1]) == 1
