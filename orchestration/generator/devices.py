@@ -1,6 +1,6 @@
 """The browsers and phones people use: one anonymousId each, ios devices also a device id and an IDFA.
 
-A person owns one to three devices. A few families share one more (a tablet or a home computer), so one
+A person with an account owns one to three devices, a visitor who never signs in one. A few families share one more (a tablet or a home computer), so one
 anonymousId and device id belong to two or three people. Some devices send junk: a zeroed device id or
 advertising id, or a buggy web release that sets userId to "undefined"-like strings while anonymous.
 """
@@ -52,7 +52,9 @@ class Devices:
 def build_devices(rng: np.random.Generator, persons: Persons) -> Devices:
     p = len(persons)
     own = 1 + (rng.random(p) < 0.35) + (rng.random(p) < 0.12)
-    own = np.where(persons.budget <= 2, 1, own)
+    # A visitor who never signs in leaves nothing that links two browsers, so no CDP could tell they are
+    # one person; giving such visitors several devices would plant splits that only the ground truth knows.
+    own = np.where((persons.budget <= 2) | ~persons.known, 1, own)
     owner = np.repeat(np.arange(p), own)
     rank = np.arange(len(owner)) - np.repeat(np.cumsum(own) - own, own)
     mobile = persons.persona[owner] == vocab.PERSONAS.index("mobile_first")

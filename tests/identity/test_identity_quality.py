@@ -13,9 +13,9 @@ def test_identity_resolution_matches_the_generators_ground_truth(demo_runs: Demo
         "identifiers are normalised as sent"
     )
     assert quality.precision >= 0.99
-    # People who never link their devices (anonymous on two browsers) cannot be recovered from any event, so
-    # recall is measured against what the events support: the components with no rule applied at all.
-    assert quality.recall >= 0.98 * quality.recall_ceiling
+    assert quality.recall >= 0.98
+    # The limits and blocklists cost almost none of what the events support (the components with no rule).
+    assert quality.recall >= 0.99 * quality.recall_ceiling
     assert quality.profiles_joining_strangers_through_shared_ids == 0, (
         "shared devices and test emails merge nobody"
     )
