@@ -38,7 +38,8 @@ def audience_member(demo_runs: DemoRuns) -> dict[str, object]:
             """
         ).fetchone()
         identifiers = con.execute(
-            "select id_type, id_value from identity_graph where profile_id = ? order by id_type, id_value",
+            # The explorer's order: by type, then the first seen first.
+            "select id_type, id_value from identity_graph where profile_id = ? order by id_type, first_seen, id_value",
             [profile_id],
         ).fetchall()
     return {"profile_id": profile_id, "email": email, "identifiers": identifiers}
