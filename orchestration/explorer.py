@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -121,17 +122,21 @@ def resolve_identifier(con: duckdb.DuckDBPyConnection, identifier: str, id_type:
                 return Match("merged_profile_id", value, survivor)
         if id_type == "profile_id":
             raise ProfileNotFound(f"No profile has the id '{value}'.")
+    digits = _phone_digits(value)
     matches = _rows(
         con,
         f"""
         select distinct id_type, id_value, profile_id
         from {IDENTITY_GRAPH}
         where (id_value = ? or (id_type in ({", ".join("?" for _ in CASE_INSENSITIVE_TYPES)})
-                                and id_value = lower(?)))
+                                and id_value = lower(?))
+                -- Phones are stored in E.164: '(832) 555-1880' finds '+18325551880'.
+                or (id_type = 'phone' and ? is not null
+                    and (id_value = '+' || ? or (length(?) >= 10 and id_value like '+%' || ?))))
             and (? is null or id_type = ?)
         order by id_type
         """,
-        [value, *CASE_INSENSITIVE_TYPES, value, id_type, id_type],
+        [value, *CASE_INSENSITIVE_TYPES, value, digits, digits, digits, digits, id_type, id_type],
     )
     profiles = {row["profile_id"] for row in matches}
     if not matches:
@@ -141,6 +146,14 @@ def resolve_identifier(con: duckdb.DuckDBPyConnection, identifier: str, id_type:
         raise AmbiguousIdentifier(value, [(row["id_type"], row["profile_id"]) for row in matches])
     first = matches[0]
     return Match(first["id_type"], first["id_value"], first["profile_id"])
+
+
+def _phone_digits(value: str) -> str | None:
+    """The digits of something typed like a phone number ('+1 (832) 555-1880'), else None."""
+    if not re.fullmatch(r"[+\d\s().\-]+", value):
+        return None
+    digits = re.sub(r"\D", "", value)
+    return digits if len(digits) >= 7 else None
 
 
 def _follow_merges(con: duckdb.DuckDBPyConnection, profile_id: str) -> str | None:

@@ -168,3 +168,22 @@ def test_why_unknown_audience_lists_the_known_ones(
     result = invoke(demo_runs.home, "why", "no_such_audience", str(audience_member["email"]))
     assert result.exit_code == 1
     assert "trial_support_inactive" in result.output
+
+
+def test_a_phone_typed_as_people_write_it_finds_the_profile_of_its_e164_form(demo_runs: DemoRuns) -> None:
+    with duckdb.connect(str(demo_runs.warehouse), read_only=True) as con:
+        profile_id, phone = con.execute(
+            "select profile_id, id_value from identity_graph where id_type = 'phone' and id_value like '+1%'"
+            " and length(id_value) = 12 order by id_value limit 1"
+        ).fetchone()
+    area, exchange, line = phone[2:5], phone[5:8], phone[8:]
+    for typed in (
+        f"({area}) {exchange}-{line}",
+        f"+1 {area} {exchange} {line}",
+        f"{area}.{exchange}.{line}",
+        phone,
+    ):
+        result = invoke(demo_runs.home, "profile", typed, "--json", "--events", "0")
+        assert result.exit_code == 0, (typed, result.output)
+        assert json.loads(result.output)["profile_id"] == profile_id, typed
+    assert invoke(demo_runs.home, "profile", line, "--json").exit_code == 1, "four digits match nobody"
