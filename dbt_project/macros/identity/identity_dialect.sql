@@ -1,24 +1,61 @@
 {#- Dialect differences the identity models need, each behind adapter.dispatch. -#}
 
-{#- A bijection of the 32-bit integers that changes every round (multiply-add, then a murmur-style
-    xor-shift finalizer): contraction only needs a fresh, total order of the nodes in each round. -#}
+{#- A bijection of the 31-bit integers that changes every round: contraction only needs a fresh,
+    well-mixed total order of the nodes in each round (a weak one costs rounds on stars and paths).
+    Multiply-add with a per-round odd multiplier, then a murmur-style finalizer, all mod 2^31 so that
+    every product stays below 2^62 and the round key (hash * 2^31 + node) fits a bigint. -#}
 {% macro identity_round_hash(x, round) -%}
     {%- set multiplier = ((2654435761 * (2 * round + 1)) % 2147483648) // 2 * 2 + 1 -%}
-    {%- set offset = (40503 * round + 2166136261) % 4294967296 -%}
+    {%- set offset = (40503 * round + 2166136261) % 2147483648 -%}
     {{ return(adapter.dispatch('identity_round_hash', 'cdp')(x, multiplier, offset)) }}
 {%- endmacro %}
 
+{#- h0 = x * m + o; h1 = (h0 xor h0 >> 16) * c; h1 xor h1 >> 15 (each step a bijection mod 2^31).
+    The text repeats h0 and h1; DuckDB evaluates each common subexpression once. -#}
 {% macro duckdb__identity_round_hash(x, multiplier, offset) -%}
-    {%- set h0 = "((" ~ x ~ ") * " ~ multiplier ~ " + " ~ offset ~ ") % 4294967296" -%}
-    {%- set h1 = "xor(" ~ h0 ~ ", (" ~ h0 ~ ") >> 16)" -%}
-    {%- set h2 = "((" ~ h1 ~ ") * 73244475) % 4294967296" -%}
-    xor({{ h2 }}, ({{ h2 }}) >> 16)
+    {%- set h0 = "((" ~ x ~ ") * " ~ multiplier ~ " + " ~ offset ~ ") % 2147483648" -%}
+    {%- set h1 = "(xor(" ~ h0 ~ ", (" ~ h0 ~ ") >> 16) * 1935347297) % 2147483648" -%}
+    xor({{ h1 }}, ({{ h1 }}) >> 15)
 {%- endmacro %}
 
-{#- Without bit operators: a 16-bit rotation between two odd multiplications is still a bijection. -#}
+{#- Without bit operators: a rotation (low 16 bits over high 15) between two odd multiplications is
+    still a bijection of the 31-bit integers. -#}
 {% macro default__identity_round_hash(x, multiplier, offset) -%}
-    {%- set h0 = "((" ~ x ~ ") * " ~ multiplier ~ " + " ~ offset ~ ") % 4294967296" -%}
-    ((((({{ h0 }}) % 65536) * 65536 + cast(floor(({{ h0 }}) / 65536) as bigint)) * 73244475) % 4294967296)
+    {%- set h0 = "((" ~ x ~ ") * " ~ multiplier ~ " + " ~ offset ~ ") % 2147483648" -%}
+    ((((({{ h0 }}) % 65536) * 32768 + cast(floor(({{ h0 }}) / 65536) as bigint)) * 1935347297) % 2147483648)
+{%- endmacro %}
+
+{#- Scratch tables of an iterative model, named <model>__<suffix>. On DuckDB they are temporary tables
+    (in memory, private to the model's connection, gone with it); elsewhere tables beside the model.
+    The model drops the ones it still reads in a post-hook. -#}
+{% macro identity_scratch_relation(suffix) -%}
+    {{ return(adapter.dispatch('identity_scratch_relation', 'cdp')(suffix)) }}
+{%- endmacro %}
+
+{% macro default__identity_scratch_relation(suffix) -%}
+    {{ return(this.schema ~ '.' ~ this.identifier ~ '__' ~ suffix) }}
+{%- endmacro %}
+
+{% macro duckdb__identity_scratch_relation(suffix) -%}
+    {{ return('temp.main.' ~ this.identifier ~ '__' ~ suffix) }}
+{%- endmacro %}
+
+{#- Creates (or replaces) the scratch table `suffix` as `sql` and returns its row count. -#}
+{% macro identity_create_scratch_table(suffix, sql) -%}
+    {{ return(adapter.dispatch('identity_create_scratch_table', 'cdp')(suffix, sql)) }}
+{%- endmacro %}
+
+{% macro default__identity_create_scratch_table(suffix, sql) -%}
+    {%- set relation = identity_scratch_relation(suffix) -%}
+    {%- do run_query("drop table if exists " ~ relation) -%}
+    {%- do run_query("create table " ~ relation ~ " as " ~ sql) -%}
+    {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- DuckDB's create-as answers with the number of rows it wrote: one statement, no count query. -#}
+{% macro duckdb__identity_create_scratch_table(suffix, sql) -%}
+    {%- set name = identity_scratch_relation(suffix).split('.')[-1] -%}
+    {{ return(run_query("create or replace temporary table " ~ name ~ " as " ~ sql).columns[0].values()[0]) }}
 {%- endmacro %}
 
 {#- The `value` of the row with the smallest `key` in the group. -#}

@@ -5,101 +5,125 @@
       engines where scratch tables are unwelcome).
     Either way the model reports `rounds` and `remaining_edges`, and data tests fail when edges remain. -#}
 
-{#- Scratch tables sit beside the model as <model>__<suffix>; the model's post-hook drops the one it reads last. -#}
+{#- The anchor loop's scratch tables sit beside the model as <model>__<suffix>; the model's post-hook drops
+    the one it reads last. -#}
 {% macro identity_scratch_name(suffix) -%}
     {{ this.schema }}.{{ this.identifier }}__{{ suffix }}
 {%- endmacro %}
 
-{#- Randomized contraction, one round: every node picks, among itself and its neighbours, the one with
-    the smallest round hash as representative. -#}
+{#- Randomized contraction. Each round orders the nodes by a fresh bijective hash and every node picks,
+    among itself and its neighbours, the one that comes first as its representative; edges are then
+    rewritten to representatives and self-loops dropped. A node's round key packs (hash, node) into one
+    bigint (hash * 2^31 + node, node ids below 2^31), so a plain `min` finds the first neighbour and its id
+    at once: no arg_min, one aggregate over both edge directions. -#}
+{% macro identity_round_key(x, round) -%}
+    ({{ identity_round_hash(x, round) }}) * 2147483648 + {{ x }}
+{%- endmacro %}
+
 {% macro identity_contraction_map(edges, round) -%}
     select
         node,
         case
-            when min(neighbour_hash) < {{ identity_round_hash('node', round) }} then {{ identity_arg_min('neighbour', 'neighbour_hash') }}
+            when min(neighbour_key) < {{ identity_round_key('node', round) }} then min(neighbour_key) % 2147483648
             else node
         end as representative
     from (
-        select node_a as node, node_b as neighbour, {{ identity_round_hash('node_b', round) }} as neighbour_hash from {{ edges }}
+        select node_a as node, {{ identity_round_key('node_b', round) }} as neighbour_key from {{ edges }}
         union all
-        select node_b as node, node_a as neighbour, {{ identity_round_hash('node_a', round) }} as neighbour_hash from {{ edges }}
+        select node_b as node, {{ identity_round_key('node_a', round) }} as neighbour_key from {{ edges }}
     ) as candidates
     group by node
 {%- endmacro %}
 
-{#- The edges rewritten to representatives, self-loops and duplicates dropped. -#}
+{#- The edges rewritten to representatives (node_a < node_b), self-loops and duplicates dropped. -#}
 {% macro identity_contraction_edges(edges, map) -%}
-    select distinct
-        case when map_a.representative < map_b.representative then map_a.representative else map_b.representative end as node_a,
-        case when map_a.representative < map_b.representative then map_b.representative else map_a.representative end as node_b
-    from {{ edges }} as edges
-    inner join {{ map }} as map_a on map_a.node = edges.node_a
-    inner join {{ map }} as map_b on map_b.node = edges.node_b
-    where map_a.representative <> map_b.representative
+    select node_a, node_b
+    from (
+        select
+            case when map_a.representative < map_b.representative then map_a.representative else map_b.representative end as node_a,
+            case when map_a.representative < map_b.representative then map_b.representative else map_a.representative end as node_b
+        from {{ edges }} as edges
+        inner join {{ map }} as map_a on map_a.node = edges.node_a
+        inner join {{ map }} as map_b on map_b.node = edges.node_b
+        where map_a.representative <> map_b.representative
+    ) as rewritten
+    group by node_a, node_b
 {%- endmacro %}
 
-{#- Chains the round maps backwards: a node's label is its representative's label in the next round. -#}
-{% macro identity_contraction_compose(map, next_labels) -%}
-    select map.node, coalesce(next_labels.label, map.representative) as label
-    from {{ map }} as map
-    left join {{ next_labels }} as next_labels on next_labels.node = map.representative
+{#- Every node of round 1 with the last round's representative of its group, found by chaining the
+    round maps backwards (a node's label is its representative's label in the next round; a
+    representative that left the next round, having no edge left, is its own label) and the group
+    named by its smallest node. Returns CTE text ending in `contraction_labels` (node, label); the
+    maps shrink round by round, so the whole chain costs about as much as the first map. -#}
+{% macro identity_contraction_labels(maps) -%}
+    {%- set ctes = ["contraction_labels_" ~ (maps | length) ~ " as (select node, representative as label from " ~ maps[-1] ~ ")"] -%}
+    {%- for round in range(maps | length - 1, 0, -1) -%}
+        {%- do ctes.append("contraction_labels_" ~ round ~ " as (\n"
+            ~ "    select map.node, coalesce(next_labels.label, map.representative) as label\n"
+            ~ "    from " ~ maps[round - 1] ~ " as map\n"
+            ~ "    left join contraction_labels_" ~ (round + 1) ~ " as next_labels on next_labels.node = map.representative\n)") -%}
+    {%- endfor -%}
+    {%- do ctes.append("contraction_names as (select label, min(node) as component_id from contraction_labels_1 group by label)") -%}
+    {%- do ctes.append("contraction_labels as (\n"
+        ~ "    select contraction_labels_1.node, contraction_names.component_id as label\n"
+        ~ "    from contraction_labels_1\n"
+        ~ "    inner join contraction_names on contraction_names.label = contraction_labels_1.label\n)") -%}
+    {{ return(ctes | join(',\n')) }}
 {%- endmacro %}
 
-{#- Connected components of `edges_sql` (columns node_a < node_b, integer node ids < 2^32).
-    Returns {'labels': SQL of (node, label) for every node on an edge, 'rounds': SQL scalar,
-    'remaining_edges': SQL scalar, 'ctes': CTE text to place before them (unrolled only)}. -#}
+{#- Connected components of `edges_sql` (columns node_a < node_b, integer node ids below 2^31).
+    Returns {'ctes': CTE text to place first (ends with a comma), 'labels': SQL of (node, label) for
+    every node on an edge, label being the smallest node of its component, 'rounds': SQL scalar,
+    'remaining_edges': SQL scalar}. The loop leaves one scratch table, `labels`, for the model's
+    post-hook to drop. -#}
 {% macro identity_connected_components(edges_sql) -%}
     {%- set rules = identity_rules() -%}
     {%- set max_rounds = rules.max_rounds -%}
+    {%- set empty = {'ctes': '', 'labels': 'select cast(null as bigint) as node, cast(null as bigint) as label where 1 = 0',
+                     'rounds': '0', 'remaining_edges': '0'} -%}
     {%- if rules.strategy == 'loop' -%}
         {%- if not execute -%}
-            {{ return({'ctes': '', 'labels': 'select cast(null as bigint) as node, cast(null as bigint) as label where 1 = 0',
-                       'rounds': '0', 'remaining_edges': '0'}) }}
+            {{ return(empty) }}
         {%- endif -%}
-        {%- do run_query("create or replace table " ~ identity_scratch_name('edges_0') ~ " as " ~ edges_sql) -%}
-        {%- set state = namespace(rounds=0, remaining=run_query("select count(*) from " ~ identity_scratch_name('edges_0')).columns[0].values()[0]) -%}
+        {#- Two statements a round (the map, the rewritten edges) plus a drop; the edge count comes back
+            from the create statement where the engine reports it. Then one statement chains the maps. -#}
+        {%- set state = namespace(rounds=0, remaining=identity_create_scratch_table('edges_0', edges_sql)) -%}
+        {%- set maps = [] -%}
         {%- for round in range(1, max_rounds + 1) if state.remaining > 0 -%}
-            {%- set edges = identity_scratch_name('edges_' ~ (round - 1)) -%}
-            {%- set map = identity_scratch_name('map_' ~ round) -%}
-            {%- do run_query("create or replace table " ~ map ~ " as " ~ identity_contraction_map(edges, round)) -%}
-            {%- do run_query("create or replace table " ~ identity_scratch_name('edges_' ~ round) ~ " as " ~ identity_contraction_edges(edges, map)) -%}
+            {%- set edges = identity_scratch_relation('edges_' ~ (round - 1)) -%}
+            {%- do identity_create_scratch_table('map_' ~ round, identity_contraction_map(edges, round)) -%}
+            {%- do maps.append(identity_scratch_relation('map_' ~ round)) -%}
+            {%- set state.remaining = identity_create_scratch_table('edges_' ~ round,
+                identity_contraction_edges(edges, identity_scratch_relation('map_' ~ round))) -%}
             {%- do run_query("drop table if exists " ~ edges) -%}
             {%- set state.rounds = round -%}
-            {%- set state.remaining = run_query("select count(*) from " ~ identity_scratch_name('edges_' ~ round)).columns[0].values()[0] -%}
-            {%- if state.remaining == 0 -%}{%- do run_query("drop table if exists " ~ identity_scratch_name('edges_' ~ round)) -%}{%- endif -%}
         {%- endfor -%}
+        {%- do run_query("drop table if exists " ~ identity_scratch_relation('edges_' ~ state.rounds)) -%}
         {%- if state.rounds == 0 -%}
-            {%- do run_query("drop table if exists " ~ identity_scratch_name('edges_0')) -%}
-            {{ return({'ctes': '', 'labels': 'select cast(null as bigint) as node, cast(null as bigint) as label where 1 = 0',
-                       'rounds': '0', 'remaining_edges': '0'}) }}
+            {{ return(empty) }}
         {%- endif -%}
-        {%- do run_query("create or replace table " ~ identity_scratch_name('labels_' ~ state.rounds) ~ " as select node, representative as label from " ~ identity_scratch_name('map_' ~ state.rounds)) -%}
-        {%- for round in range(state.rounds - 1, 0, -1) -%}
-            {%- do run_query("create or replace table " ~ identity_scratch_name('labels_' ~ round) ~ " as "
-                ~ identity_contraction_compose(identity_scratch_name('map_' ~ round), identity_scratch_name('labels_' ~ (round + 1)))) -%}
-            {%- do run_query("drop table if exists " ~ identity_scratch_name('labels_' ~ (round + 1))) -%}
+        {%- do identity_create_scratch_table('labels',
+            "with " ~ identity_contraction_labels(maps) ~ "\nselect node, label from contraction_labels") -%}
+        {%- for map in maps -%}
+            {%- do run_query("drop table if exists " ~ map) -%}
         {%- endfor -%}
-        {%- for round in range(1, state.rounds + 1) -%}
-            {%- do run_query("drop table if exists " ~ identity_scratch_name('map_' ~ round)) -%}
-        {%- endfor -%}
-        {{ return({'ctes': '', 'labels': 'select node, label from ' ~ identity_scratch_name('labels_1'),
+        {{ return({'ctes': '', 'labels': 'select node, label from ' ~ identity_scratch_relation('labels'),
                    'rounds': state.rounds | string, 'remaining_edges': state.remaining | string}) }}
     {%- else -%}
         {%- set ctes = ["contraction_edges_0 as (\n" ~ edges_sql ~ "\n)"] -%}
+        {%- set maps = [] -%}
         {%- for round in range(1, max_rounds + 1) -%}
             {%- do ctes.append("contraction_map_" ~ round ~ " as (\n" ~ identity_contraction_map('contraction_edges_' ~ (round - 1), round) ~ "\n)") -%}
             {%- do ctes.append("contraction_edges_" ~ round ~ " as (\n" ~ identity_contraction_edges('contraction_edges_' ~ (round - 1), 'contraction_map_' ~ round) ~ "\n)") -%}
+            {%- do maps.append('contraction_map_' ~ round) -%}
         {%- endfor -%}
-        {%- do ctes.append("contraction_labels_" ~ max_rounds ~ " as (select node, representative as label from contraction_map_" ~ max_rounds ~ ")") -%}
-        {%- for round in range(max_rounds - 1, 0, -1) -%}
-            {%- do ctes.append("contraction_labels_" ~ round ~ " as (\n" ~ identity_contraction_compose('contraction_map_' ~ round, 'contraction_labels_' ~ (round + 1)) ~ "\n)") -%}
-        {%- endfor -%}
+        {%- do ctes.append(identity_contraction_labels(maps)) -%}
         {%- set rounds = [] -%}
         {%- for round in range(0, max_rounds) -%}
             {%- do rounds.append("select " ~ (round + 1) ~ " as round from contraction_edges_" ~ round ~ " having count(*) > 0") -%}
         {%- endfor -%}
         {{ return({'ctes': ctes | join(',\n') ~ ',',
-                   'labels': 'select node, label from contraction_labels_1',
+                   'labels': 'select node, label from contraction_labels',
                    'rounds': '(select coalesce(max(round), 0) from (' ~ rounds | join(' union all ') ~ ') as rounds_with_edges)',
                    'remaining_edges': '(select count(*) from contraction_edges_' ~ max_rounds ~ ')'}) }}
     {%- endif -%}

@@ -28,3 +28,8 @@ select size_rank, component_id, identifier_count, p99_identifier_count
 from {{ model }}
 where is_outlier
 {% endtest %}
+
+{#- Contraction packs (round hash, node id) into one bigint key: node ids must stay below 2^31. -#}
+{% test identity_node_id_fits_round_key(model, column_name) %}
+select {{ column_name }} from {{ model }} where {{ column_name }} >= 2147483648 or {{ column_name }} < 0
+{% endtest %}

@@ -30,11 +30,13 @@ event_nodes as (
 
 ranked as (
 
+    {#- The event's strongest identifier (its anchor) rides along each row: no self-join on event_id. -#}
     select
         event_id,
         event_at,
         node_id,
-        row_number() over (partition by event_id order by priority, node_id) as strength
+        row_number() over (partition by event_id order by priority, node_id) as strength,
+        first_value(node_id) over (partition by event_id order by priority, node_id) as anchor_node_id
     from event_nodes
 
 ),
@@ -42,13 +44,12 @@ ranked as (
 links as (
 
     select
-        anchor.event_id,
-        anchor.event_at,
-        case when anchor.node_id < other.node_id then anchor.node_id else other.node_id end as node_a,
-        case when anchor.node_id < other.node_id then other.node_id else anchor.node_id end as node_b
-    from ranked as anchor
-    inner join ranked as other on other.event_id = anchor.event_id and other.strength > 1
-    where anchor.strength = 1
+        event_id,
+        event_at,
+        case when anchor_node_id < node_id then anchor_node_id else node_id end as node_a,
+        case when anchor_node_id < node_id then node_id else anchor_node_id end as node_b
+    from ranked
+    where strength > 1
 
 ),
 
@@ -66,24 +67,34 @@ edges as (
 
 ),
 
+capped_nodes as (
+
+    select node_id, id_type, {{ identity_rule_case('id_type', 'max_degree') }} as max_degree
+    from nodes
+    where {{ identity_rule_case('id_type', 'max_degree') }} is not null
+
+),
+
 degrees as (
 
-    select node_id, count(*) as degree
+    {#- Only identifiers of a type with max_degree can be hubs: count the edges of those alone. -#}
+    select endpoints.node_id, count(*) as degree
     from (
         select node_a as node_id from edges
         union all
         select node_b as node_id from edges
     ) as endpoints
-    group by node_id
+    inner join capped_nodes on capped_nodes.node_id = endpoints.node_id
+    group by endpoints.node_id
 
 ),
 
 hubs as (
 
-    select nodes.node_id, nodes.id_type
-    from nodes
-    inner join degrees on degrees.node_id = nodes.node_id
-    where degrees.degree > {{ identity_rule_case('nodes.id_type', 'max_degree') }}
+    select capped_nodes.node_id, capped_nodes.id_type
+    from capped_nodes
+    inner join degrees on degrees.node_id = capped_nodes.node_id
+    where degrees.degree > capped_nodes.max_degree
 
 ),
 

@@ -10,32 +10,62 @@ identifiers as (
 
 ),
 
+identifier_events as (
+
+    {#- One row per (identifier, event) first: counting them is then a plain count, much cheaper than a
+        count(distinct event_id) per identifier. -#}
+    select
+        id_type,
+        id_value,
+        event_id,
+        min(event_at) as first_seen,
+        max(event_at) as last_seen,
+        {{ dbt.bool_or('not via_alias') }} as seen_outside_alias
+    from identifiers
+    group by id_type, id_value, event_id
+
+),
+
 seen as (
 
     select
         id_type,
         id_value,
-        min(event_at) as first_seen,
-        max(event_at) as last_seen,
-        count(distinct event_id) as event_count,
-        {{ dbt.bool_or('not via_alias') }} as seen_outside_alias
-    from identifiers
+        min(first_seen) as first_seen,
+        max(last_seen) as last_seen,
+        count(event_id) as event_count,
+        {{ dbt.bool_or('seen_outside_alias') }} as seen_outside_alias
+    from identifier_events
     group by id_type, id_value
+
+),
+
+type_offsets as (
+
+    {#- Numbering within each type (a partitioned window runs in parallel, one global sort does not),
+        shifted by the identifiers of the types before it: the same ids as (id_type, id_value) order. -#}
+    select
+        id_type,
+        cast(coalesce(sum(count(*)) over (order by id_type rows between unbounded preceding and 1 preceding), 0) as bigint)
+            as nodes_before
+    from seen
+    group by id_type
 
 ),
 
 final as (
 
     select
-        row_number() over (order by id_type, id_value) as node_id,
-        id_type,
-        id_value,
-        {{ identity_rule_case('id_type', 'priority') }} as priority,
-        first_seen,
-        last_seen,
-        event_count,
-        not seen_outside_alias as is_alias_only
+        type_offsets.nodes_before + row_number() over (partition by seen.id_type order by seen.id_value) as node_id,
+        seen.id_type,
+        seen.id_value,
+        {{ identity_rule_case('seen.id_type', 'priority') }} as priority,
+        seen.first_seen,
+        seen.last_seen,
+        seen.event_count,
+        not seen.seen_outside_alias as is_alias_only
     from seen
+    inner join type_offsets on type_offsets.id_type = seen.id_type
 
 )
 
