@@ -58,7 +58,8 @@
     {{ return(run_query("create or replace temporary table " ~ name ~ " as " ~ sql).columns[0].values()[0]) }}
 {%- endmacro %}
 
-{#- The `value` of the row with the smallest `key` in the group. -#}
+{#- The `value` of the row with the smallest `key` in the group; on DuckDB ties go to the smallest value,
+    so rebuilds agree. -#}
 {% macro identity_arg_min(value, key) -%}
     {{ return(adapter.dispatch('identity_arg_min', 'cdp')(value, key)) }}
 {%- endmacro %}
@@ -68,7 +69,7 @@
 {%- endmacro %}
 
 {% macro duckdb__identity_arg_min(value, key) -%}
-    arg_min({{ value }}, {{ key }})
+    arg_min({{ value }}, ({{ key }}, {{ value }}))
 {%- endmacro %}
 
 {% macro identity_arg_max(value, key) -%}
