@@ -108,7 +108,7 @@ _PARQUET_RENAMES = {
 _JSON_COLUMNS = ("properties", "traits", "context")
 
 
-def _raw_events_insert(accepted_sql: str, source_sql: str = "f.source") -> str:
+def _raw_events_insert(accepted_sql: str, source_sql: str | None = None) -> str:
     """INSERT into `raw_events` from validated records (staging column names).
 
     Each file's source is joined from `_file_sources` unless `source_sql` gives it without a join.
@@ -139,14 +139,14 @@ select
     properties,
     traits,
     context,
-    {source_sql} as source,
+    {source_sql or "f.source"} as source,
     $partition_date as event_date,
     corrected > $now + interval '{FUTURE_TOLERANCE}' as is_future_timestamp,
     source_file,
     line_number,
     $now as loaded_at
 from accepted
-{"join _file_sources f using (source_file)" if source_sql == "f.source" else ""}
+{"" if source_sql else "join _file_sources f using (source_file)"}
 """
 
 
