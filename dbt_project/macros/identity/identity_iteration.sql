@@ -5,12 +5,6 @@
       engines where scratch tables are unwelcome).
     Either way the model reports `rounds` and `remaining_edges`, and data tests fail when edges remain. -#}
 
-{#- The anchor loop's scratch tables sit beside the model as <model>__<suffix>; the model's post-hook drops
-    the one it reads last. -#}
-{% macro identity_scratch_name(suffix) -%}
-    {{ this.schema }}.{{ this.identifier }}__{{ suffix }}
-{%- endmacro %}
-
 {#- Randomized contraction. Each round orders the nodes by a fresh bijective hash and every node picks,
     among itself and its neighbours, the one that comes first as its representative; edges are then
     rewritten to representatives and self-loops dropped. A node's round key packs (hash, node) into one
@@ -163,23 +157,23 @@
         {%- if not execute -%}
             {{ return({'ctes': '', 'assigned': empty, 'rounds': '0'}) }}
         {%- endif -%}
-        {%- set edges = identity_scratch_name('anchor_edges_0') -%}
-        {%- set assigned = identity_scratch_name('anchor_assigned_0') -%}
-        {%- do run_query("create or replace table " ~ edges ~ " as " ~ edges_sql) -%}
-        {%- do run_query("create or replace table " ~ assigned ~ " as " ~ seeds_sql) -%}
-        {%- do run_query("create or replace table " ~ identity_scratch_name('anchor_frontier_0') ~ " as select * from " ~ assigned) -%}
+        {#- Same scratch tables as the contraction loop; `anchor_assigned` is left for the model's post-hook. -#}
+        {%- set edges = identity_scratch_relation('anchor_edges') -%}
+        {%- set assigned = identity_scratch_relation('anchor_assigned') -%}
+        {%- do identity_create_scratch_table('anchor_edges', edges_sql) -%}
+        {%- do identity_create_scratch_table('anchor_assigned', seeds_sql) -%}
+        {%- do identity_create_scratch_table('anchor_frontier_0', "select * from " ~ assigned) -%}
         {%- set state = namespace(rounds=0, added=1) -%}
         {%- for round in range(1, max_rounds + 1) if state.added > 0 -%}
-            {%- set frontier = identity_scratch_name('anchor_frontier_' ~ round) -%}
-            {%- do run_query("create or replace table " ~ frontier ~ " as "
-                ~ identity_nearest_anchor_step(identity_scratch_name('anchor_frontier_' ~ (round - 1)), assigned, edges)) -%}
-            {%- do run_query("drop table if exists " ~ identity_scratch_name('anchor_frontier_' ~ (round - 1))) -%}
-            {%- set state.added = run_query("select count(*) from " ~ frontier).columns[0].values()[0] -%}
-            {%- do run_query("insert into " ~ assigned ~ " select * from " ~ frontier) -%}
+            {%- set previous = identity_scratch_relation('anchor_frontier_' ~ (round - 1)) -%}
+            {%- set state.added = identity_create_scratch_table('anchor_frontier_' ~ round,
+                identity_nearest_anchor_step(previous, assigned, edges)) -%}
+            {%- do run_query("drop table if exists " ~ previous) -%}
+            {%- do run_query("insert into " ~ assigned ~ " select * from " ~ identity_scratch_relation('anchor_frontier_' ~ round)) -%}
             {%- set state.rounds = round -%}
         {%- endfor -%}
         {%- do run_query("drop table if exists " ~ edges) -%}
-        {%- do run_query("drop table if exists " ~ identity_scratch_name('anchor_frontier_' ~ state.rounds)) -%}
+        {%- do run_query("drop table if exists " ~ identity_scratch_relation('anchor_frontier_' ~ state.rounds)) -%}
         {{ return({'ctes': '', 'assigned': 'select * from ' ~ assigned, 'rounds': state.rounds | string}) }}
     {%- else -%}
         {%- set ctes = ["anchor_edges as (\n" ~ edges_sql ~ "\n)", "anchor_frontier_0 as (\n" ~ seeds_sql ~ "\n)",

@@ -7,7 +7,7 @@
     2. In each resulting cluster, identifiers of a limited type beyond the limit (within `window_days`
        when set), in first-seen order, are detached into profiles of their own: the earlier link wins.
     `assigned_by` records which rule placed each identifier. -#}
-{{ config(post_hook="drop table if exists {{ this.schema }}.{{ this.identifier }}__anchor_assigned_0") }}
+{{ config(post_hook="drop table if exists {{ identity_scratch_relation('anchor_assigned') }}") }}
 {%- set rules = identity_rules() -%}
 {%- set limited_one = [] -%}
 {%- for name, rule in rules.identifiers.items() | sort(attribute='1.priority') if rule.limit == 1 -%}
