@@ -18,7 +18,8 @@ nodes as (
 
 event_nodes as (
 
-    select distinct
+    {#- One row per (event, node): int_identifiers_extracted holds each (event, identifier) once (tested). -#}
+    select
         identifiers.event_id,
         identifiers.event_at,
         nodes.node_id,

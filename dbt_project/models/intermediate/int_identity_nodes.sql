@@ -10,32 +10,18 @@ identifiers as (
 
 ),
 
-identifier_events as (
-
-    {#- One row per (identifier, event) first: counting them is then a plain count, much cheaper than a
-        count(distinct event_id) per identifier. -#}
-    select
-        id_type,
-        id_value,
-        event_id,
-        min(event_at) as first_seen,
-        max(event_at) as last_seen,
-        {{ dbt.bool_or('not via_alias') }} as seen_outside_alias
-    from identifiers
-    group by id_type, id_value, event_id
-
-),
-
 seen as (
 
+    {#- int_identifiers_extracted holds each (event, identifier) once (a tested contract), so a plain count
+        is the number of events that carried the identifier: no per-event pre-aggregation needed. -#}
     select
         id_type,
         id_value,
-        min(first_seen) as first_seen,
-        max(last_seen) as last_seen,
-        count(event_id) as event_count,
-        {{ dbt.bool_or('seen_outside_alias') }} as seen_outside_alias
-    from identifier_events
+        min(event_at) as first_seen,
+        max(event_at) as last_seen,
+        count(*) as event_count,
+        {{ dbt.bool_or('not via_alias') }} as seen_outside_alias
+    from identifiers
     group by id_type, id_value
 
 ),
