@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -19,20 +20,26 @@ def sync(
     destination: str = typer.Option(None, "--destination", help="Only syncs to this destination."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
     full_resync: bool = typer.Option(False, "--full-resync", help="Resend every member, not only changes."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Send removals past the max_removal_share guard, and clear a retired audience's members.",
+    ),
 ) -> None:
     """Diff each audience against what its destinations acknowledged and send the changes."""
     import duckdb
 
     from orchestration.settings import destinations_file, warehouse_path
     from reverse_etl.config import ConfigError, load_destinations
+    from reverse_etl.redaction import redact
     from reverse_etl.runner import sync_one
 
     path = destinations_file()
     try:
         config = load_destinations(path)
     except ConfigError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+        console.print(f"[red]{redact(str(error))}[/red]")
+        raise typer.Exit(2) from None
     selected = config.select(audience, destination)
     if not selected:
         console.print(f"No syncs match in {path} (audience={audience}, destination={destination}).")
@@ -40,6 +47,7 @@ def sync(
     if not warehouse_path().exists():
         console.print(f"No warehouse at {warehouse_path()} yet: run `cdp run` or `cdp demo` first.")
         raise typer.Exit(1)
+    manifest = _audience_manifest()
 
     table = Table(
         "audience", "destination", "mode", "status", "added", "changed", "removed", "failed", "rejected"
@@ -55,9 +63,17 @@ def sync(
     with con:
         for item in selected:
             try:
-                result = sync_one(con, item, config, dry_run=dry_run, full_resync=full_resync)
+                result = sync_one(
+                    con,
+                    item,
+                    config,
+                    dry_run=dry_run,
+                    full_resync=full_resync,
+                    force=force,
+                    manifest_path=manifest,
+                )
             except ConfigError as error:  # bad config or data: refused before sending anything
-                console.print(f"[red]{item.audience} -> {item.destination}: {error}[/red]")
+                console.print(f"[red]{item.audience} -> {item.destination}: {redact(str(error))}[/red]")
                 problems += 1
                 continue
             counts = result.planned if dry_run else result.delivered
@@ -74,7 +90,10 @@ def sync(
                 console.print(
                     f"[yellow]{item.audience} -> {item.destination} stopped: {result.stopped}[/yellow]"
                 )
-            problems += result.status == "failed"
+            if result.guard:
+                verb = "would stop" if dry_run else "stopped"
+                console.print(f"[red]{item.audience} -> {item.destination} {verb}: {result.guard}[/red]")
+            problems += result.status in ("failed", "stopped")
             if dry_run and result.sample:
                 console.print(
                     f"[bold]{item.audience} -> {item.destination}[/bold]: sample of what would be sent"
@@ -85,3 +104,23 @@ def sync(
     console.print(table)
     if problems:
         raise typer.Exit(1)
+
+
+def _audience_manifest() -> Path | None:
+    """The dbt manifest (re-parsed when stale), whose models under models/audiences/ are the known audiences.
+
+    A dbt project that does not parse must not block syncing the audiences already built: then the
+    last manifest (or only the warehouse) says which audiences exist.
+    """
+    from orchestration.project import dbt_project, ensure_manifest
+    from reverse_etl.redaction import redact
+
+    try:
+        return ensure_manifest().manifest_path
+    except Exception as error:  # dbt's own errors are many types; any of them means "no fresh manifest"
+        fallback = dbt_project().manifest_path
+        console.print(
+            f"[yellow]The dbt project could not be parsed ({redact(str(error)).splitlines()[0][:200]}); "
+            "known audiences come from the last manifest and the warehouse.[/yellow]"
+        )
+        return fallback if fallback.exists() else None
