@@ -106,21 +106,10 @@ def sync(
         raise typer.Exit(1)
 
 
-def _audience_manifest() -> Path | None:
-    """The dbt manifest (re-parsed when stale), whose models under models/audiences/ are the known audiences.
+def _audience_manifest() -> Path:
+    """The dbt manifest whose models under models/audiences/ are the known audiences (with those in the
+    warehouse). Not re-parsed here: `cdp run` and Dagster parse the project before building audiences,
+    so the last manifest knows every audience the warehouse can hold, and `cdp sync` stays free of dbt."""
+    from orchestration.settings import DBT_PROJECT_DIR
 
-    A dbt project that does not parse must not block syncing the audiences already built: then the
-    last manifest (or only the warehouse) says which audiences exist.
-    """
-    from orchestration.project import dbt_project, ensure_manifest
-    from reverse_etl.redaction import redact
-
-    try:
-        return ensure_manifest().manifest_path
-    except Exception as error:  # dbt's own errors are many types; any of them means "no fresh manifest"
-        fallback = dbt_project().manifest_path
-        console.print(
-            f"[yellow]The dbt project could not be parsed ({redact(str(error)).splitlines()[0][:200]}); "
-            "known audiences come from the last manifest and the warehouse.[/yellow]"
-        )
-        return fallback if fallback.exists() else None
+    return DBT_PROJECT_DIR / "target" / "manifest.json"

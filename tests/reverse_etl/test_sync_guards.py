@@ -118,6 +118,9 @@ def test_cli_refuses_a_misspelled_audience_naming_the_sync_and_known_audiences(t
     )
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         create_audience(con, 5)
+    from orchestration.project import ensure_manifest
+
+    ensure_manifest()  # as `cdp run` leaves it; `cdp sync` reads the last manifest, never parses
     result = CliRunner().invoke(app, ["sync"])
     output = flat(result.output)
     assert result.exit_code == 1, output
