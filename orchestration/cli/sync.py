@@ -31,6 +31,7 @@ def sync(
 
     from orchestration.settings import destinations_file, warehouse_path
     from reverse_etl.config import ConfigError, load_destinations
+    from reverse_etl.engine import SyncCrashed
     from reverse_etl.redaction import redact
     from reverse_etl.runner import sync_one
 
@@ -74,6 +75,10 @@ def sync(
                 )
             except ConfigError as error:  # bad config or data: refused before sending anything
                 console.print(f"[red]{item.audience} -> {item.destination}: {redact(str(error))}[/red]")
+                problems += 1
+                continue
+            except SyncCrashed as error:  # unexpected; recorded as failed in sync_runs, message redacted
+                console.print(f"[red]{item.audience} -> {item.destination} failed: {error}[/red]")
                 problems += 1
                 continue
             counts = result.planned if dry_run else result.delivered
