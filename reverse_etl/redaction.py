@@ -83,9 +83,10 @@ def _parts(value: str) -> set[str]:
             return parts
         if url.password:
             parts.add(url.password)
-        if url.path not in ("", "/"):
+        tokens = [segment for segment in url.path.split("/") if _token_like(segment)]
+        parts.update(tokens)
+        if tokens or url.query:  # a plain path such as /hook carries nothing secret on its own
             parts.add(url.path + (f"?{url.query}" if url.query else ""))
-            parts.update(s for s in url.path.split("/") if _token_like(s))
         if url.query:
             parts.add(url.query)
             parts.update(v for _, v in parse_qsl(url.query, keep_blank_values=True))
