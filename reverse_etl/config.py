@@ -12,6 +12,7 @@ syncs:
     mode: mirror                        # upsert | mirror | insert | update
     key: profile_id                     # unique, non-null column of the audience
     fields: {email: email, user_id: user_id}   # destination field: audience column (default: all)
+    max_removal_share: 0.5              # stop (unless forced) when a run would remove more of them
 ```
 """
 
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reverse_etl.destinations import DESTINATION_TYPES
 from reverse_etl.destinations.base import Destination
+from reverse_etl.redaction import redact, register_secret
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -63,6 +65,9 @@ class SyncConfig(BaseModel):
     key: str = "profile_id"
     fields: dict[str, str] | None = None  # destination field -> audience column; None: every payload column
     batch_size: int | None = Field(default=None, gt=0)
+    # A run that would remove more than this share of the members the destination holds is stopped
+    # unless forced: an audience that suddenly empties is far more often a bug than a fact.
+    max_removal_share: float = Field(default=0.5, ge=0, le=1)
 
     @field_validator("audience", "key")
     @classmethod
@@ -122,7 +127,9 @@ def resolve_env(value: Any, where: str) -> Any:
             raise ConfigError(
                 f"environment variable {name} is not set (needed by {where} in destinations.yml)"
             )
-        return os.environ[name]
+        resolved = os.environ[name]
+        register_secret(resolved)  # anything from the environment is treated as a secret in all output
+        return resolved
 
     return _ENV_REFERENCE.sub(substitute, value)
 
@@ -182,7 +189,10 @@ def build_destination(name: str, config: DestinationConfig) -> Destination:
             f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
         )
         raise ConfigError(f"destination {name!r} ({config.type}) has problems:\n{problems}") from None
+    for setting in secret_settings(config.type):
+        register_secret(getattr(settings, setting, None))
     try:
         return cls(name, settings)
     except ValueError as error:
-        raise ConfigError(f"destination {name!r} ({config.type}): {error}") from error
+        # `from None`: the cause's message may quote the URL, and tracebacks print causes unredacted.
+        raise ConfigError(f"destination {name!r} ({config.type}): {redact(str(error))}") from None

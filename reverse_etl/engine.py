@@ -3,7 +3,15 @@
 Crash safety: the snapshot only moves after the destination acknowledged a row, in one warehouse
 transaction per batch. A process killed at any point leaves, at worst, rows that were delivered but not yet
 recorded; the next run sends them again with the same idempotency keys, which destinations de-duplicate
-(and upserts/deletes are idempotent anyway).
+(and upserts/deletes are idempotent anyway). The run's counts in `sync_runs` advance in the same
+transaction as the snapshot, so an interrupted run still says what it delivered.
+
+Guards before anything is sent: the audience must exist (`reverse_etl.audiences`), and a mirror run that
+would remove more than `max_removal_share` of what the destination holds stops (status `stopped`)
+unless forced.
+
+Text leaves this module (sync_runs, sync_failures, logs, results shown by the CLI and Dagster) only
+through `redaction.redact`, which masks every secret the configuration resolved.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +28,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from reverse_etl.audiences import known_audiences, unknown_audience_message
 from reverse_etl.config import SyncConfig
 from reverse_etl.delivery import BatchSender, DestinationUnavailable, make_batch
 from reverse_etl.destinations.base import BatchResult, Destination, FatalError, Operation, Record
@@ -33,9 +43,11 @@ from reverse_etl.diff import (
     read_changes,
     seq_range,
 )
-from reverse_etl.redaction import redact, redact_value
+from reverse_etl.redaction import install_log_redaction, redact, redact_value
 from reverse_etl.state import (
+    add_run_counts,
     advance_snapshot,
+    destination_members,
     ensure_state_tables,
     mark_interrupted_runs,
     now,
@@ -43,6 +55,7 @@ from reverse_etl.state import (
 )
 
 log = logging.getLogger(__name__)
+install_log_redaction()  # our loggers and the HTTP client's (it logs request URLs)
 
 # Which operations each sync mode sends.
 MODE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
@@ -53,6 +66,14 @@ MODE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
 }
 READ_CHUNK = 20_000  # change rows read from DuckDB at a time
 SAMPLE_SIZE = 3
+
+
+class UnknownAudience(AudienceDataError):
+    """The sync names an audience that does not exist (misspelled, or retired without a forced clear)."""
+
+
+class SyncCrashed(RuntimeError):
+    """An unexpected error, re-raised with its message redacted (the original chain may quote secrets)."""
 
 
 @dataclass
@@ -68,6 +89,8 @@ class SyncResult:
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
     stopped: str | None = None  # why the run stopped early, if it did
+    guard: str | None = None  # why a guard refused to send (e.g. too many removals); nothing was sent
+    forced: bool = False
     sample: dict[str, Any] = field(default_factory=dict)  # dry run: what the first requests would carry
     requests: int = 0
     retries: int = 0
@@ -77,6 +100,8 @@ class SyncResult:
     def status(self) -> str:
         if self.dry_run:
             return "dry_run"
+        if self.guard:
+            return "stopped"
         if self.stopped:
             return "failed"
         return "partial" if self.failed or self.rejected else "succeeded"
@@ -86,6 +111,7 @@ class SyncResult:
         return {
             "run_id": self.run_id,
             "status": self.status,
+            **({"reason": self.guard} if self.guard else {}),
             "added": self.delivered["add"],
             "changed": self.delivered["change"],
             "removed": self.delivered["remove"],
@@ -107,10 +133,23 @@ def run_sync(
     *,
     dry_run: bool = False,
     full_resync: bool = False,
+    force: bool = False,
+    known: Collection[str] | None = None,
 ) -> SyncResult:
-    """Sync one audience to one destination. Bad configuration or data raises before anything is sent."""
+    """Sync one audience to one destination. Bad configuration or data raises before anything is sent.
+
+    `known`: the audiences that exist (`audiences.known_audiences`); default: those with members in the
+    warehouse. `force`: clear a retired audience from the destination, and send removals past the
+    `max_removal_share` guard.
+    """
     started = time.perf_counter()
     ensure_state_tables(con)
+    held = destination_members(con, sync.audience, destination.name)
+    known = set(known_audiences(con) if known is None else known)
+    unknown = unknown_audience_message(sync.audience, destination.name, known, held=held, forced=force)
+    if unknown:
+        _record_refusal(con, sync, destination, unknown)
+        raise UnknownAudience(unknown)
     try:
         source = audience_source(con, sync)  # refuses missing key/fields and duplicate/null keys
     except AudienceDataError as error:
@@ -123,12 +162,17 @@ def run_sync(
     counts = build_change_set(con, source, destination=destination.name, full_resync=full_resync)
     operations = MODE_OPERATIONS[sync.mode]
     planned = {op: (n if op in operations else 0) for op, n in counts.items()}
-    result = SyncResult(run_id, sync.audience, destination.name, sync.mode, planned, dry_run=dry_run)
+    result = SyncResult(
+        run_id, sync.audience, destination.name, sync.mode, planned, dry_run=dry_run, forced=force
+    )
+    if not force:
+        result.guard = _removal_guard(sync, destination, planned["remove"], held)
+    status = "dry_run" if dry_run else "stopped" if result.guard else "running"
     con.execute(
         """
         insert into sync_runs (run_id, audience, destination, mode, started_at, status, planned, dry_run,
-            full_resync)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            full_resync, forced)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             run_id,
@@ -136,14 +180,20 @@ def run_sync(
             destination.name,
             sync.mode,
             now(),
-            "dry_run" if dry_run else "running",
+            status,
             orjson.dumps(planned).decode(),
             dry_run,
             full_resync,
+            force,
         ],
     )
+    if result.guard:
+        result.errors.append(result.guard)
+        log.warning("sync %s -> %s stopped: %s", sync.audience, destination.name, result.guard)
     if dry_run:
         result.sample = _preview(con, sync, destination, operations)
+    elif result.guard:
+        pass  # nothing is sent; the changes stay pending until the audience recovers or a forced run
     else:
         sender = BatchSender(destination)
         try:
@@ -163,11 +213,25 @@ def run_sync(
             result.failed += _undelivered(result)
             result.seconds = time.perf_counter() - started
             _finish_run(con, result)
-            raise
+            # Same traceback, redacted message, no chained causes (they would be printed verbatim).
+            raise SyncCrashed(result.stopped).with_traceback(error.__traceback__) from None
         result.requests, result.retries = sender.requests, sender.retries
     result.seconds = time.perf_counter() - started
     _finish_run(con, result)
     return result
+
+
+def _removal_guard(sync: SyncConfig, destination: Destination, removes: int, held: int) -> str | None:
+    """Why removing `removes` of the `held` members is too many to do without being forced, or None."""
+    if not removes or not held or removes <= sync.max_removal_share * held:
+        return None
+    return (
+        f"removal guard: this run would remove {removes} of the {held} members {destination.name!r} holds "
+        f"for {sync.audience!r} ({removes / held:.0%}, more than max_removal_share "
+        f"{sync.max_removal_share:.0%}). Nothing was sent. If the audience really shrank, run "
+        f"`cdp sync --audience {sync.audience} --destination {destination.name} --force` "
+        "(Dagster run config `force: true`), or raise max_removal_share for this sync in destinations.yml."
+    )
 
 
 def _records(rows: list[tuple[str, str, str, str | None, str | None, int, str | None]]) -> list[Record]:
@@ -310,6 +374,9 @@ def _record(
         record_failures(
             con, errors={k: redact(v) for k, v in deferred.items()}, hashes=hashes, permanent=False, **common
         )
+        add_run_counts(
+            con, result.run_id, {operation: len(accepted)}, failed=len(deferred), rejected=len(rejected)
+        )
         con.commit()
     except BaseException:
         con.rollback()
@@ -335,15 +402,17 @@ def _deliver_bulk(
         raise DestinationUnavailable(f"{destination.name}: {error}") from error
     common = {"run_id": result.run_id, "audience": sync.audience, "destination": destination.name}
     ranges = {op: seq_range(con, op) for op in operations}
+    delivered = {op: max(0, high - low + 1) for op, (low, high) in ranges.items()}
     con.begin()
     for operation, (low, high) in ranges.items():
         if high >= low:
             advance_snapshot(
                 con, CHANGES_TABLE, operation=operation, seq_range=(low, high), excluded=[], **common
             )
+    add_run_counts(con, result.run_id, delivered)
     con.commit()
-    for operation, (low, high) in ranges.items():
-        result.delivered[operation] += max(0, high - low + 1)
+    for operation, count in delivered.items():
+        result.delivered[operation] += count
 
 
 def _undelivered(result: SyncResult) -> int:

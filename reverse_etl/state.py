@@ -2,7 +2,8 @@
 
 - `sync_snapshots`: per (audience, destination, record_key), the payload the destination last acknowledged.
   It advances row by row, only after acknowledgement, so it is the ground truth of "what they have".
-- `sync_runs`: one row per run, with counts and an error summary.
+- `sync_runs`: one row per run, with counts and an error summary. Counts advance with each acknowledged
+  batch (same transaction as the snapshot), so a run killed mid-way still shows what it delivered.
 - `sync_failures`: one row per record that failed in a run; `permanent` rows (validation rejects) carry the
   destination's reason and are not retried until the record's payload changes.
 """
@@ -64,6 +65,7 @@ STATE_MIGRATIONS = (
     "alter table sync_runs add column if not exists dry_run boolean default false",
     "alter table sync_runs add column if not exists full_resync boolean default false",
     "alter table sync_failures add column if not exists payload_hash varchar",
+    "alter table sync_runs add column if not exists forced boolean default false",
 )
 
 
@@ -86,6 +88,41 @@ def mark_interrupted_runs(con: duckdb.DuckDBPyConnection, audience: str, destina
         where audience = $audience and destination = $destination and status = 'running'
         """,
         {"audience": audience, "destination": destination, "now": now()},
+    )
+
+
+def destination_members(con: duckdb.DuckDBPyConnection, audience: str, destination: str) -> int:
+    """How many of the audience's members the destination holds (acknowledged snapshot rows)."""
+    (count,) = con.execute(
+        "select count(*) from sync_snapshots where audience = ? and destination = ?", [audience, destination]
+    ).fetchone()
+    return int(count)
+
+
+def add_run_counts(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    delivered: dict[str, int],
+    *,
+    failed: int = 0,
+    rejected: int = 0,
+) -> None:
+    """Add one batch's outcome to its run's counts; call inside the transaction that records the batch."""
+    con.execute(
+        """
+        update sync_runs set added = coalesce(added, 0) + $add, changed = coalesce(changed, 0) + $change,
+            removed = coalesce(removed, 0) + $remove, failed = coalesce(failed, 0) + $failed,
+            rejected = coalesce(rejected, 0) + $rejected
+        where run_id = $run_id
+        """,
+        {
+            "run_id": run_id,
+            "add": delivered.get("add", 0),
+            "change": delivered.get("change", 0),
+            "remove": delivered.get("remove", 0),
+            "failed": failed,
+            "rejected": rejected,
+        },
     )
 
 

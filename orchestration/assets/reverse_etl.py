@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.ingestion import WAREHOUSE_WRITERS
+from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.settings import destinations_file
 from reverse_etl.config import SyncConfig, load_destinations
@@ -13,6 +14,7 @@ from reverse_etl.runner import sync_one
 class SyncRunConfig(dg.Config):
     dry_run: bool = False
     full_resync: bool = False
+    force: bool = False  # past the max_removal_share guard; clears a retired audience
 
 
 def sync_asset_key(sync: SyncConfig) -> dg.AssetKey:
@@ -33,9 +35,18 @@ def sync_asset(sync: SyncConfig, audience_membership: dg.AssetKey) -> dg.AssetsD
     def _sync(context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: SyncRunConfig):
         with warehouse.connect() as con:
             result = sync_one(
-                con, sync, destinations_file(), dry_run=config.dry_run, full_resync=config.full_resync
+                con,
+                sync,
+                destinations_file(),
+                dry_run=config.dry_run,
+                full_resync=config.full_resync,
+                force=config.force,
+                manifest_path=dbt_project().manifest_path,  # prepared when the definitions loaded
             )
         metadata = result.metadata()
+        if result.guard and not result.dry_run:
+            # Nothing was sent: the asset fails so the run shows why, until fixed or forced.
+            raise dg.Failure(description=f"sync stopped: {result.guard}", metadata=metadata)
         if result.stopped:
             # Nothing is lost (undelivered rows stay pending), but the run must show as failed.
             raise dg.Failure(description=f"sync stopped: {result.stopped}", metadata=metadata)

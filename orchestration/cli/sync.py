@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -19,20 +20,27 @@ def sync(
     destination: str = typer.Option(None, "--destination", help="Only syncs to this destination."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
     full_resync: bool = typer.Option(False, "--full-resync", help="Resend every member, not only changes."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Send removals past the max_removal_share guard, and clear a retired audience's members.",
+    ),
 ) -> None:
     """Diff each audience against what its destinations acknowledged and send the changes."""
     import duckdb
 
     from orchestration.settings import destinations_file, warehouse_path
     from reverse_etl.config import ConfigError, load_destinations
+    from reverse_etl.engine import SyncCrashed
+    from reverse_etl.redaction import redact
     from reverse_etl.runner import sync_one
 
     path = destinations_file()
     try:
         config = load_destinations(path)
     except ConfigError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+        console.print(f"[red]{redact(str(error))}[/red]")
+        raise typer.Exit(2) from None
     selected = config.select(audience, destination)
     if not selected:
         console.print(f"No syncs match in {path} (audience={audience}, destination={destination}).")
@@ -40,6 +48,7 @@ def sync(
     if not warehouse_path().exists():
         console.print(f"No warehouse at {warehouse_path()} yet: run `cdp run` or `cdp demo` first.")
         raise typer.Exit(1)
+    manifest = _audience_manifest()
 
     table = Table(
         "audience", "destination", "mode", "status", "added", "changed", "removed", "failed", "rejected"
@@ -55,9 +64,21 @@ def sync(
     with con:
         for item in selected:
             try:
-                result = sync_one(con, item, config, dry_run=dry_run, full_resync=full_resync)
+                result = sync_one(
+                    con,
+                    item,
+                    config,
+                    dry_run=dry_run,
+                    full_resync=full_resync,
+                    force=force,
+                    manifest_path=manifest,
+                )
             except ConfigError as error:  # bad config or data: refused before sending anything
-                console.print(f"[red]{item.audience} -> {item.destination}: {error}[/red]")
+                console.print(f"[red]{item.audience} -> {item.destination}: {redact(str(error))}[/red]")
+                problems += 1
+                continue
+            except SyncCrashed as error:  # unexpected; recorded as failed in sync_runs, message redacted
+                console.print(f"[red]{item.audience} -> {item.destination} failed: {error}[/red]")
                 problems += 1
                 continue
             counts = result.planned if dry_run else result.delivered
@@ -74,7 +95,10 @@ def sync(
                 console.print(
                     f"[yellow]{item.audience} -> {item.destination} stopped: {result.stopped}[/yellow]"
                 )
-            problems += result.status == "failed"
+            if result.guard:
+                verb = "would stop" if dry_run else "stopped"
+                console.print(f"[red]{item.audience} -> {item.destination} {verb}: {result.guard}[/red]")
+            problems += result.status in ("failed", "stopped")
             if dry_run and result.sample:
                 console.print(
                     f"[bold]{item.audience} -> {item.destination}[/bold]: sample of what would be sent"
@@ -85,3 +109,12 @@ def sync(
     console.print(table)
     if problems:
         raise typer.Exit(1)
+
+
+def _audience_manifest() -> Path:
+    """The dbt manifest whose models under models/audiences/ are the known audiences (with those in the
+    warehouse). Not re-parsed here: `cdp run` and Dagster parse the project before building audiences,
+    so the last manifest knows every audience the warehouse can hold, and `cdp sync` stays free of dbt."""
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    return DBT_PROJECT_DIR / "target" / "manifest.json"

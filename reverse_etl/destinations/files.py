@@ -40,17 +40,25 @@ class FilesDestination(Destination):
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{source.audience}-{stamp}-{run_id[:8]}.{self.settings.format}"
         folder = Path(self.settings.path).expanduser() / source.audience
-        # Payloads are JSON; one merged structure turns them back into typed columns.
+        # Payloads are JSON; one merged structure turns them back into typed columns. Removes carry the
+        # last delivered payload, so they count too: an audience that emptied still has its columns.
         (structure,) = con.execute(
-            f"select coalesce(json_group_structure(payload), '{{}}') from ({source.rows_sql()})"
+            f"""
+            select json_group_structure(payload) from (
+                select payload from ({source.rows_sql()})
+                union all
+                select payload from {changes_table} where list_contains($operations, operation)
+            )
+            """,
+            {"operations": list(operations)},
         ).fetchone()
-        full = (
-            f"select record_key, unnest(from_json(payload, '{structure}')) "
-            f"from ({source.rows_sql()}) order by record_key"
-        )
+        # No payload at all (nothing in the audience, nothing sent): the files hold only the keys.
+        # (`from_json(payload, '{}')` is a binder error, hence no unnest of an empty structure.)
+        columns = f", unnest(from_json(payload, '{structure}'))" if structure not in (None, "{}") else ""
+        full = f"select record_key{columns} from ({source.rows_sql()}) order by record_key"
         self._copy(con, full, folder / "full" / name, {})
         changes = (
-            f"select operation, record_key, unnest(from_json(payload, '{structure}')) "
+            f"select operation, record_key{columns} "
             f"from {changes_table} where list_contains($operations, operation) order by seq"
         )
         self._copy(con, changes, folder / "changes" / name, {"operations": list(operations)})
