@@ -100,9 +100,10 @@ class BatchRejected(DeliveryError):
     is then re-sent at once. When it names none, the sender isolates the bad records by re-sending parts.
     """
 
-    def __init__(self, message: str, rejected: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, rejected: dict[str, str] | None = None, body: Any = None) -> None:
         super().__init__(message)
         self.rejected = rejected or {}
+        self.body = body  # the parsed error answer, for destinations that name refused records in it
 
 
 class FatalError(DeliveryError):

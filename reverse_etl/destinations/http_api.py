@@ -105,7 +105,11 @@ class HttpDestination(Destination):
             )
         if status in FATAL_STATUS or 300 <= status < 400:
             raise FatalError(f"{self.name}: HTTP {status}: {detail}")
-        raise BatchRejected(f"{self.name}: HTTP {status}: {detail}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise BatchRejected(f"{self.name}: HTTP {status}: {detail}", body=body)
 
     def close(self) -> None:
         self.session.close()
