@@ -120,13 +120,13 @@ def group_size(size: int, defects: float) -> int:
 
 @dataclass
 class _Probe:
-    """One request's outcome while isolating: what settled, what to send again, where failures hide."""
+    """What one request left open: records to send again, and where unnamed failures hide."""
 
-    settled: BatchResult
-    retry: list[Record]  # refused with the batch but not named: status unknown, send again
+    retry: list[Record]  # refused along with named records: status unknown, send again
     suspects: list[Record]  # at least `defects` unnamed bad records among these
     defects: int = 0
     reason: str = ""
+    named: int = 0  # failures the destination did name in the same answer
 
 
 class BatchSender:
@@ -152,10 +152,10 @@ class BatchSender:
     def deliver(self, batch: Batch) -> BatchResult:
         """Accepted/rejected/deferred keys; raises DestinationUnavailable or FatalError to stop the run."""
         merged = BatchResult()
-        unknown: list[Record] = list(batch.records)  # not sent yet, or status unknown again
+        unknown: list[Record] = []  # status unknown (not sent, or refused along with named records)
+        parts: list[list[Record]] = [list(batch.records)]  # to send as they are
         suspects: list[tuple[list[Record], int, str]] = []  # hold >= n unnamed bad records
-        first = True
-        while unknown or suspects:
+        while parts or unknown or suspects:
             if suspects:
                 part, defects, reason = suspects.pop()
                 if len(part) <= defects or len(part) == 1:
@@ -166,28 +166,27 @@ class BatchSender:
                     continue
                 size = min(group_size(len(part), max(defects, self._density() * len(part))), len(part) // 2)
                 group, rest = part[:size], part[size:]
-                probe = self._probe(batch, group, isolating=True)
-                self._merge(merged, probe.settled)
-                unknown.extend(probe.retry)
-                if probe.suspects:
-                    suspects.append((probe.suspects, probe.defects, probe.reason))
-                    unknown.extend(rest)  # its known failure may have been the one just found
-                elif probe.retry:
-                    unknown.extend(rest)
+                probe = self._probe(batch, group, merged)
+                if probe.suspects or probe.retry:
+                    unknown.extend(rest)  # the failure known to be in `part` may be the one just found
                 else:  # the group was clean: every failure of `part` is in the rest
                     suspects.append((rest, defects, reason))
-                continue
-            part, unknown = unknown, []
-            expected = self._density() * len(part)
-            size = len(part) if first or expected < 1 else group_size(len(part), expected)
-            if size < len(part):
-                part, rest = part[:size], part[size:]
-                unknown.extend(rest)
-            probe = self._probe(batch, part, isolating=not first)
-            first = False
-            self._merge(merged, probe.settled)
+            elif parts:
+                probe = self._probe(batch, parts.pop(), merged)
+            else:
+                part, unknown = unknown, []
+                expected = self._density() * len(part)
+                size = len(part) if expected < 1 else group_size(len(part), expected)
+                unknown.extend(part[size:])
+                probe = self._probe(batch, part[:size], merged)
             unknown.extend(probe.retry)
-            if probe.suspects:
+            if probe.suspects and probe.named:
+                # The destination names up to `named` failures per answer: parts holding fewer than that
+                # each are settled by one request each.
+                count = min(16, max(2, math.ceil(2 * probe.defects / probe.named)), len(probe.suspects))
+                step = math.ceil(len(probe.suspects) / count)
+                parts.extend(probe.suspects[i : i + step] for i in range(0, len(probe.suspects), step))
+            elif probe.suspects:
                 suspects.append((probe.suspects, probe.defects, probe.reason))
         return merged
 
@@ -198,10 +197,11 @@ class BatchSender:
         with self._count:
             self._rows_settled += len(result.accepted) + len(result.rejected) + len(result.deferred)
 
-    def _probe(self, batch: Batch, records: list[Record], *, isolating: bool) -> _Probe:
+    def _probe(self, batch: Batch, records: list[Record], merged: BatchResult) -> _Probe:
+        """Send `records` once (the batch itself, or a part of it) and merge what settled."""
         whole = len(records) == len(batch.records)
         sub = batch if whole else make_batch(batch.audience, batch.destination, batch.operation, records)
-        if isolating:
+        if not whole:
             with self._count:
                 self.isolation_requests += 1
         try:
@@ -210,19 +210,27 @@ class BatchSender:
             keys = {r.key for r in records}
             named = {k: redact(v) for k, v in error.rejected.items() if k in keys}
             if named:
-                rest = [r for r in records if r.key not in named]
-                return _Probe(BatchResult(rejected=named), retry=rest, suspects=[])
-            return _Probe(BatchResult(), retry=[], suspects=records, defects=1, reason=redact(str(error)))
+                self._merge(merged, BatchResult(rejected=named))
+                return _Probe(retry=[r for r in records if r.key not in named], suspects=[])
+            return _Probe(retry=[], suspects=records, defects=1, reason=redact(str(error)))
         if result.unnamed <= 0 or not result.suspects:
-            return _Probe(result, retry=[], suspects=[])
+            self._merge(merged, result)
+            return _Probe(retry=[], suspects=[])
         hidden = set(result.suspects)
         settled = BatchResult(
             accepted=[k for k in result.accepted if k not in hidden],
             rejected={k: v for k, v in result.rejected.items() if k not in hidden},
             deferred={k: v for k, v in result.deferred.items() if k not in hidden},
         )
+        self._merge(merged, settled)
         among = [r for r in records if r.key in hidden]
-        return _Probe(settled, retry=[], suspects=among, defects=result.unnamed, reason=result.unnamed_reason)
+        return _Probe(
+            retry=[],
+            suspects=among,
+            defects=result.unnamed,
+            reason=result.unnamed_reason,
+            named=len(settled.rejected),
+        )
 
     def _send_with_retries(self, batch: Batch) -> BatchResult:
         send = self.destination.remove if batch.operation == "remove" else self.destination.upsert
