@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,11 @@ class WebhookServer(ContractServer):
 
 
 class DemoDestination(WebhookServer):
-    """The `cdp demo` destination: keeps its state and a log of batches in `folder`."""
+    """The `cdp demo` destination: keeps its state, the keys it applied and a log of batches in `folder`.
+
+    State is written before the keys (each file replaced atomically): a crash between the two can only
+    make a repeat apply again (a harmless upsert), never remember a batch whose effect was lost.
+    """
 
     def __init__(
         self, folder: Path, host: str = "127.0.0.1", port: int = 0, secret: str | None = None
@@ -136,8 +141,26 @@ class DemoDestination(WebhookServer):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state_file = folder / "state.json"
         self.log_file = folder / "received.jsonl"
+        self.keys_file = folder / "idempotency_keys.json"
         if self.state_file.exists():
             self.state = json.loads(self.state_file.read_text())
+        if self.keys_file.exists():
+            keys = json.loads(self.keys_file.read_text())
+            self.answers = {k: Reply(status, body) for k, (status, body) in keys["answers"].items()}
+            self.seen_record_ids = set(keys["records"])
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        known = len(self.answers)
+        reply = super().handle(method, path, headers, body)
+        if len(self.answers) != known:
+            _write_atomically(
+                self.keys_file,
+                {
+                    "answers": {k: [r.status, r.body] for k, r in self.answers.items()},
+                    "records": sorted(self.seen_record_ids),
+                },
+            )
+        return reply
 
     @property
     def batches_received(self) -> int:
@@ -159,4 +182,10 @@ class DemoDestination(WebhookServer):
                 )
                 + "\n"
             )
-        self.state_file.write_text(json.dumps(self.state))
+        _write_atomically(self.state_file, self.state)
+
+
+def _write_atomically(path: Path, value: Any) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value))
+    os.replace(temporary, path)

@@ -237,3 +237,21 @@ def test_postgres_batch_sent_twice_is_applied_once(warehouse, postgres_dsn, coun
     assert destination.upsert(batch).accepted == [r.key for r in records]
     assert destination.upsert(batch).accepted == [r.key for r in records]  # a retry after a lost answer
     assert _writes(postgres_dsn, counted_table) == {r.key: 1 for r in records}
+
+
+def test_demo_receiver_remembers_applied_keys_across_a_restart(warehouse, tmp_path, make_destination):
+    from reverse_etl.demo_server import DemoDestination
+
+    create_audience(warehouse, 20)
+    with DemoDestination(tmp_path / "demo") as receiver:
+        receiver.hang_seconds = 0.6
+        receiver.fail_next("apply_then_timeout")  # applied, answer lost; the client gives up on this run
+        destination = make_destination(
+            "hook", type="webhook", url=receiver.url, timeout_seconds=0.3, max_attempts=1
+        )
+        assert _sync(warehouse, destination).status == "failed"
+    with DemoDestination(tmp_path / "demo") as restarted:  # a new process: only its files remember
+        result = _sync(warehouse, make_destination("hook", type="webhook", url=restarted.url))
+        assert result.delivered["add"] == 20 and restarted.duplicate_deliveries == 1
+        assert restarted.records_applied == 0  # the batch landed before the restart: nothing applied again
+        assert len(restarted.state[AUDIENCE]) == 20
