@@ -193,7 +193,8 @@ def build_change_set(
             payload_hash,
             entered_at,
             resync,
-            previous  -- for changes: the payload the destination holds now (identifiers may have moved)
+            previous,  -- for changes: the payload the destination holds now (identifiers may have moved)
+            synced_at as acked_at  -- when that version was acknowledged: part of idempotency keys
         from pending
         order by seq
         """,
@@ -229,11 +230,11 @@ def mark_for_resync(con: duckdb.DuckDBPyConnection, audience: str, destination: 
 
 def read_changes(
     con: duckdb.DuckDBPyConnection, low: int, high: int
-) -> list[tuple[str, str, str, str | None, str | None, int, str | None]]:
-    """(record_key, payload, payload_hash, entered_at, resync, seq, previous) for seq in [low, high]."""
+) -> list[tuple[str, str, str, str | None, str | None, int, str | None, str | None]]:
+    """(record_key, payload, payload_hash, entered_at, resync, seq, previous, acked_at) for seq in [low, high]."""
     return con.execute(
         f"select record_key, cast(payload as varchar), payload_hash, entered_at, nullif(resync, ''), seq, "
-        "cast(previous as varchar) "
+        "cast(previous as varchar), cast(acked_at as varchar) "
         f"from {CHANGES_TABLE} "
         "where seq between ? and ? order by seq",
         [low, high],

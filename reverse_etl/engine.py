@@ -234,10 +234,12 @@ def _removal_guard(sync: SyncConfig, destination: Destination, removes: int, hel
     )
 
 
-def _records(rows: list[tuple[str, str, str, str | None, str | None, int, str | None]]) -> list[Record]:
+def _records(rows: list[tuple]) -> list[Record]:
     return [
-        Record(key, orjson.loads(data), digest, entered, resync, seq, orjson.loads(old) if old else None)
-        for key, data, digest, entered, resync, seq, old in rows
+        Record(
+            key, orjson.loads(data), digest, entered, resync, seq, orjson.loads(old) if old else None, acked
+        )
+        for key, data, digest, entered, resync, seq, old, acked in rows
     ]
 
 

@@ -130,6 +130,12 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_excerpt(text: str, limit: int) -> str:
+    """The first `limit` characters of `text`, redacted. Redacting after cutting would leak the prefix of a
+    secret that straddles the cut, so a much wider window is redacted first and then cut."""
+    return redact(text[: limit * 8 + 4096])[:limit]
+
+
 def redact_value(value: Any) -> Any:
     """Redact every string inside a JSON-like value, keeping its structure (for previews and samples)."""
     if isinstance(value, str):

@@ -2,7 +2,9 @@
 
 A destination turns a `Batch` of records into one request (or one transaction) and reports, per record, what
 the other side acknowledged. It signals failures with the exceptions below so the engine can decide: retry
-later (`RetryableError`), split the batch to find the bad record (`BatchRejected`), or stop (`FatalError`).
+later (`RetryableError`), find the bad records of a refused batch (`BatchRejected`), or stop (`FatalError`).
+Where the destination names the records it refused (per-record errors), one request settles the whole batch;
+where it does not, the engine re-sends parts of the batch to isolate them (`reverse_etl.delivery`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Record:
     resync: str | None = None  # the full resync that re-sends this record, if any
     seq: int = 0  # position in the run's change set (lets the engine address rows by range)
     previous: dict[str, Any] | None = None  # changes only: the payload the destination holds now
+    acked_at: str | None = None  # when the destination acknowledged the version this change replaces
 
     def moved(self, field: str) -> Any:
         """The old value of `field` when a change moved it (e.g. a new email), else None."""
@@ -34,10 +37,17 @@ class Record:
         return old if old is not None and old != self.payload.get(field) else None
 
     def idempotency_key(self, audience: str, destination: str, operation: str) -> str:
-        """Stable across retries and reruns of the same change; differs for a new stay, payload or resync."""
+        """Stable across retries and reruns of the same change; differs for a new stay, payload or resync.
+
+        `acked_at` (the acknowledgement of the version being replaced) tells apart two identical changes
+        made at different times (plan free -> pro -> free -> pro), which a destination that remembers keys
+        would otherwise drop as a repeat.
+        """
         text = f"{audience}|{destination}|{operation}|{self.key}|{self.payload_hash}|{self.entered_at}"
         if self.resync:
             text += f"|{self.resync}"
+        if self.acked_at:
+            text += f"|{self.acked_at}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -52,11 +62,19 @@ class Batch:
 
 @dataclass
 class BatchResult:
-    """What the destination acknowledged. Keys not mentioned anywhere are treated as not delivered."""
+    """What the destination acknowledged. Keys not mentioned anywhere are treated as not delivered.
+
+    `suspects`/`unnamed`: the destination processed these records but reported `unnamed` failures among
+    them without saying which (Meta's `num_invalid_entries` beyond its `invalid_entry_samples`); the sender
+    re-sends them in parts to find out. Only destinations where a repeat is harmless report suspects.
+    """
 
     accepted: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # permanent, with the destination's reason
     deferred: dict[str, str] = field(default_factory=dict)  # transient per-record failures: retry next run
+    suspects: list[str] = field(default_factory=list)
+    unnamed: int = 0
+    unnamed_reason: str = ""
 
     @classmethod
     def all_accepted(cls, batch: Batch) -> BatchResult:
@@ -76,7 +94,16 @@ class RetryableError(DeliveryError):
 
 
 class BatchRejected(DeliveryError):
-    """The destination refused the whole batch as invalid (4xx): one bad record may be the cause."""
+    """The destination refused the whole batch as invalid (4xx) and applied none of it.
+
+    `rejected` names the records it gave as the cause, when it did (key -> reason); the rest of the batch
+    is then re-sent at once. When it names none, the sender isolates the bad records by re-sending parts.
+    """
+
+    def __init__(self, message: str, rejected: dict[str, str] | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.rejected = rejected or {}
+        self.body = body  # the parsed error answer, for destinations that name refused records in it
 
 
 class FatalError(DeliveryError):

@@ -2,7 +2,8 @@
 
 Membership is a boolean custom attribute (default: the audience's name), true on enter and false on exit;
 mapped fields become custom attributes. At most 75 attribute objects per request; Bearer REST API key.
-A request with some bad objects still succeeds and lists them in `errors[]` by `index`.
+A request with some bad objects still succeeds (201) and lists them in `errors[]` by `index`; when no
+object was valid it fails with 400 and the same `errors[]`: then every listed object is rejected by name.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from reverse_etl.destinations.base import Batch, BatchResult, DeliverySettings, Operation, Record
+from reverse_etl.destinations.base import (
+    Batch,
+    BatchRejected,
+    BatchResult,
+    DeliverySettings,
+    Operation,
+    Record,
+)
 from reverse_etl.destinations.http_api import HttpDestination
 
 
@@ -65,20 +73,33 @@ class BrazeDestination(HttpDestination):
         result = BatchResult()
         for start in range(0, len(attributes), self.max_batch_size):  # moved users add objects: stay <= 75
             chunk = attributes[start : start + self.max_batch_size]
-            response = self.request(
-                "POST", f"{self.base_url}/users/track", body={"attributes": [item for _, item in chunk]}
-            )
+            try:
+                response = self.request(
+                    "POST", f"{self.base_url}/users/track", body={"attributes": [item for _, item in chunk]}
+                )
+            except BatchRejected as error:
+                named = _errors_by_key(error.body, chunk)
+                if not named:
+                    raise
+                # Nothing in this request was processed: the named objects are the cause; the sender
+                # sends the rest again.
+                raise BatchRejected(str(error), rejected=named) from error
             body = response.json() if response.content else {}
-            for error in body.get("errors") or []:
-                index = error.get("index")
-                if (
-                    error.get("input_array") == "attributes"
-                    and isinstance(index, int)
-                    and 0 <= index < len(chunk)
-                ):
-                    result.rejected[chunk[index][0]] = str(error.get("type", "rejected by Braze"))
+            result.rejected.update(_errors_by_key(body, chunk))
         result.accepted = [r.key for r in batch.records if r.key not in result.rejected]
         return result
 
     upsert = _track
     remove = _track
+
+
+def _errors_by_key(body: Any, chunk: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """Braze's `errors[]` entries for `attributes` objects, by the record key behind each index."""
+    found: dict[str, str] = {}
+    for error in (body.get("errors") if isinstance(body, dict) else None) or []:
+        if not isinstance(error, dict):
+            continue
+        index = error.get("index")
+        if error.get("input_array") == "attributes" and isinstance(index, int) and 0 <= index < len(chunk):
+            found[chunk[index][0]] = str(error.get("type", "rejected by Braze"))[:300]
+    return found

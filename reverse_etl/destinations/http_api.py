@@ -19,7 +19,7 @@ from reverse_etl.destinations.base import (
     RetryableError,
 )
 from reverse_etl.network import check_destination_url
-from reverse_etl.redaction import redact
+from reverse_etl.redaction import redact, redact_excerpt
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 FATAL_STATUS = frozenset({401, 403, 404, 405})
@@ -94,7 +94,7 @@ class HttpDestination(Destination):
         status = response.status_code
         if status < 300:
             return response
-        detail = redact(response.text[:500])
+        detail = redact_excerpt(response.text, 500)
         specific = self.classify_error(response)
         if specific is not None:
             raise specific
@@ -105,7 +105,11 @@ class HttpDestination(Destination):
             )
         if status in FATAL_STATUS or 300 <= status < 400:
             raise FatalError(f"{self.name}: HTTP {status}: {detail}")
-        raise BatchRejected(f"{self.name}: HTTP {status}: {detail}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise BatchRejected(f"{self.name}: HTTP {status}: {detail}", body=body)
 
     def close(self) -> None:
         self.session.close()

@@ -4,6 +4,11 @@ Identifiers are normalised and hashed before they leave: emails trimmed and lowe
 digits (with country code, no leading zeros), then SHA-256 hex; schema `EMAIL_SHA256` (and `PHONE_SHA256`
 when a phone field is mapped). At most 10,000 users per request. The Graph API reports throttling and
 token problems as HTTP 400 with an error code, so those codes are read here.
+
+Entries Meta cannot use do not fail the request: it applies the rest and answers `num_invalid_entries`
+with `invalid_entry_samples` (entry -> reason). Sampled entries are mapped back to their records and
+rejected; when the sample does not name them all, the unnamed ones are reported as suspects among the
+unnamed records, and the sender re-sends those in parts (adding or removing again is harmless) to find them.
 """
 
 from __future__ import annotations
@@ -119,14 +124,44 @@ class MetaCustomAudienceDestination(HttpDestination):
 
     def _send(self, batch: Batch) -> BatchResult:
         url = f"{self.base_url}/{self.settings.api_version}/{self.settings.audience_id}/users"
-        if batch.operation == "remove":
-            self.request("DELETE", url, body=self._payload(batch))
+        if batch.operation != "remove":
+            moved = self._moved(batch)
+            if moved:  # both requests are idempotent, so a retry of the whole batch is harmless
+                self.request("DELETE", url, body=self._payload_of(moved))
+        response = self.request(
+            "DELETE" if batch.operation == "remove" else "POST", url, body=self._payload(batch)
+        )
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            answer = {}
+        return self._settle(batch, answer if isinstance(answer, dict) else {})
+
+    def _settle(self, batch: Batch, answer: dict[str, Any]) -> BatchResult:
+        invalid = int(answer.get("num_invalid_entries") or 0)
+        if invalid <= 0:
             return BatchResult.all_accepted(batch)
-        moved = self._moved(batch)
-        if moved:  # both requests are idempotent, so a retry of the whole batch is harmless
-            self.request("DELETE", url, body=self._payload_of(moved))
-        self.request("POST", url, body=self._payload(batch))
-        return BatchResult.all_accepted(batch)
+        samples = answer.get("invalid_entry_samples") or {}
+        if isinstance(samples, list):  # seen as a list of entries too
+            samples = dict.fromkeys(map(str, samples), "invalid entry")
+        by_hash: dict[str, str] = {}
+        for record in batch.records:
+            for value in self._identifiers(record.payload):
+                if value:
+                    by_hash.setdefault(value, record.key)
+        result = BatchResult()
+        for entry, reason in samples.items() if isinstance(samples, dict) else ():
+            key = by_hash.get(str(entry)) or by_hash.get(str(reason))  # entry -> reason, either way round
+            if key is not None:
+                detail = reason if by_hash.get(str(entry)) else entry
+                result.rejected[key] = f"{self.name}: Meta counted the entry as invalid: {str(detail)[:200]}"
+        result.accepted = [r.key for r in batch.records if r.key not in result.rejected]
+        unnamed = invalid - len(result.rejected)
+        if unnamed > 0:
+            result.suspects = list(result.accepted)
+            result.unnamed = unnamed
+            result.unnamed_reason = f"{self.name}: Meta counted the entry as invalid (num_invalid_entries)"
+        return result
 
     upsert = _send
     remove = _send

@@ -1,8 +1,15 @@
 """PostgreSQL table: upsert on the key and delete on remove, one transaction per batch.
 
 The table is created on first use (key column as primary key, payload columns typed from their values) and
-gains columns when the mapping grows. `ON CONFLICT DO UPDATE` and `DELETE ... = ANY(...)` are idempotent,
-so a batch repeated after a crash changes nothing.
+gains columns when the mapping grows.
+
+Exactly-once effect: each batch's key (its id, derived from its content) is recorded in a ledger table in
+the destination database (`_cdp_applied_batches`, next to the target table) *in the same transaction* as
+the rows. A batch whose key is already there is acknowledged without touching the table, so a retry after
+a timeout, or a re-send after the syncing process was killed between the commit and its own bookkeeping,
+applies nothing twice. A row whose content is already what the batch carries is not rewritten either
+(`ON CONFLICT ... DO UPDATE ... WHERE ... IS DISTINCT FROM`), which covers a re-send that groups rows into
+different batches. Deletes are idempotent by nature.
 """
 
 from __future__ import annotations
@@ -37,6 +44,14 @@ class PostgresSettings(DeliverySettings):
     table: str  # "table" or "schema.table"
     key_column: str = "profile_id"
     sslmode: str = "prefer"  # set "verify-full" for servers across a network
+    ledger_table: str = "_cdp_applied_batches"  # in the target table's schema
+
+    @field_validator("ledger_table")
+    @classmethod
+    def _ledger(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError("ledger_table must be letters, digits and underscores")
+        return value
 
     @field_validator("table")
     @classmethod
@@ -89,6 +104,8 @@ class PostgresDestination(Destination):
         self.table = sql.Identifier(*parts)
         self.table_name = parts[-1]
         self.schema = parts[0] if len(parts) == 2 else None
+        self.ledger = sql.Identifier(*parts[:-1], self.settings.ledger_table)
+        self._ledger_ready = False
 
     def _connect(self) -> psycopg.Connection:
         if self._connection is None or self._connection.closed:
@@ -102,7 +119,32 @@ class PostgresDestination(Destination):
             except psycopg.OperationalError as error:
                 raise RetryableError(f"{self.name}: cannot connect: {redact(str(error))[:300]}") from error
             self._columns = None
+            self._ledger_ready = False
         return self._connection
+
+    def _first_application(self, con: psycopg.Connection, batch: Batch) -> bool:
+        """Record the batch's key in the ledger; False when it was applied before (inside the transaction).
+
+        Two concurrent runs sending the same batch serialise on the ledger's primary key: the second waits
+        for the first to commit, then finds the key and applies nothing.
+        """
+        if not self._ledger_ready:
+            con.execute(
+                sql.SQL(
+                    "create table if not exists {} (batch_key text not null, target text not null, "
+                    "operation text not null, records integer not null, "
+                    "applied_at timestamptz not null default now(), primary key (batch_key, target))"
+                ).format(self.ledger)
+            )
+            self._ledger_ready = True
+        inserted = con.execute(
+            sql.SQL(
+                "insert into {} (batch_key, target, operation, records) values (%s, %s, %s, %s) "
+                "on conflict do nothing returning 1"
+            ).format(self.ledger),
+            [batch.batch_id, self.settings.table, batch.operation, len(batch.records)],
+        ).fetchone()
+        return inserted is not None
 
     def _ensure_columns(self, con: psycopg.Connection, sample: dict[str, Any]) -> None:
         """Create the table, or add columns the payload has and the table lacks."""
@@ -149,6 +191,7 @@ class PostgresDestination(Destination):
         except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as error:
             # A value the column cannot hold: some record in this batch is bad; the engine splits it.
             self._columns = None
+            self._ledger_ready = False
             raise BatchRejected(f"{self.name}: {redact(str(error).splitlines()[0])[:300]}") from error
 
     def upsert(self, batch: Batch) -> BatchResult:
@@ -163,9 +206,12 @@ class PostgresDestination(Destination):
 
         def work(con: psycopg.Connection) -> None:
             self._ensure_columns(con, sample)
+            if not self._first_application(con, batch):
+                return
+            others = [c for c in columns if c != key]
             statement = sql.SQL(
-                "insert into {table} ({columns}, _synced_at) values ({values}, now()) "
-                "on conflict ({key}) do update set {updates}, _synced_at = now()"
+                "insert into {table} as t ({columns}, _synced_at) values ({values}, now()) "
+                "on conflict ({key}) do update set {updates}, _synced_at = now() where {changed}"
             ).format(
                 table=self.table,
                 columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -175,6 +221,12 @@ class PostgresDestination(Destination):
                     sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in columns if c != key
                 )
                 or sql.SQL("{0} = excluded.{0}").format(sql.Identifier(key)),
+                changed=sql.SQL("({}) is distinct from ({})").format(
+                    sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in others),
+                    sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in others),
+                )
+                if others
+                else sql.SQL("false"),
             )
             with con.cursor() as cursor:
                 cursor.executemany(statement, [[_adapt(row.get(c)) for c in columns] for row in rows])
@@ -189,6 +241,8 @@ class PostgresDestination(Destination):
                     "create table if not exists {} ({} text primary key, _synced_at timestamptz default now())"
                 ).format(self.table, sql.Identifier(self.settings.key_column))
             )
+            if not self._first_application(con, batch):
+                return
             con.execute(
                 sql.SQL("delete from {} where {} = any(%s)").format(
                     self.table, sql.Identifier(self.settings.key_column)

@@ -12,6 +12,7 @@ import pytest
 
 from reverse_etl.config import DestinationConfig, build_destination
 from reverse_etl.destinations.base import Destination
+from tests.reverse_etl.pg_cluster import postgres_bin, throwaway_postgres
 
 AUDIENCE = "vip"
 
@@ -68,63 +69,11 @@ def make_destination() -> Iterator[Callable[..., Destination]]:
         destination.close()
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's server binaries; CI installs them).
-
-    initdb refuses to run as root, and CI runs as root: then the cluster runs as the `postgres` system
-    user (or `nobody`), in a directory under /tmp that user owns.
-    """
-    import os
-    import pwd
-    import shutil
-    import socket
-    import subprocess
-    import tempfile
-
-    bindir = _postgres_bin()
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's server binaries; CI installs them)."""
+    bindir = postgres_bin()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries not installed (.ci/run installs Debian's postgresql)")
-    folder = Path(tempfile.mkdtemp(prefix="cdp-pg-"))
-    run_as: dict[str, Any] = {}
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            user = pwd.getpwnam("nobody")
-        os.chown(folder, user.pw_uid, user.pw_gid)
-
-        def demote() -> None:
-            os.setgid(user.pw_gid)
-            os.setuid(user.pw_uid)
-
-        run_as = {"preexec_fn": demote, "env": {"PATH": os.environ.get("PATH", ""), "HOME": str(folder)}}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data = folder / "data"
-    subprocess.run(
-        [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-        check=True,
-        capture_output=True,
-        **run_as,
-    )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [bindir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
-        check=True,
-        capture_output=True,
-        **run_as,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True, **run_as
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+    with throwaway_postgres(bindir) as dsn:
+        yield dsn
