@@ -86,3 +86,5 @@ def test_sync_asset_materialises_with_counts_as_metadata(home, server):
     again = dg.materialize([asset], resources=resources)
     (event,) = again.get_asset_materialization_events()
     assert event.materialization.metadata["removed"].value == 10
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert server.members(AUDIENCE) == expected_members(con)
