@@ -5,7 +5,8 @@
 Starts `cdp collect` pinned to CPU 0 (a throwaway CDP_HOME), sends pre-encoded batches of realistic
 events from client threads pinned to the other CPUs, with keep-alive, for a fixed time. Every batch is
 acknowledged only after its events are fsynced. Prints acknowledged events/s (target >= 5,000) and the
-collector's own CPU time, so events per CPU-second can be read even on a busy machine.
+collector's own CPU time, so events per CPU-second can be read even on a busy machine. Exits 1 unless
+>= 5,000 events/s were acknowledged, no request failed and every acknowledged event is on disk.
 
 One sequential client (the default: how one SDK process sends) waits for every batch's own fsync;
 concurrent clients share fsyncs (group commit), which is how SDK fleets send.
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import orjson
 import requests
+from targets import Targets
 
 WRITE_KEY = "bench-write-key"
 
@@ -146,15 +148,18 @@ def main() -> None:
         f"collector pinned to CPU {server_cpu}; {args.clients} client threads on CPUs {sorted(client_cpus)}"
     )
     print(f"batches of {args.batch} events, {wall:.1f} s, {failed[0]} failed requests")
-    print(
-        f"acknowledged: {acknowledged[0]:,} events = {acknowledged[0] / wall:,.0f} events/s (target >= 5,000)"
-    )
+    print(f"acknowledged: {acknowledged[0]:,} events = {acknowledged[0] / wall:,.0f} events/s")
     print(f"landed on disk after shutdown: {landed:,} events")
     print(f"collector CPU: {cpu:.1f} s of {wall:.1f} s = {acknowledged[0] / cpu:,.0f} events per CPU-second")
     if latencies:
         p50 = statistics.median(latencies) * 1000
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
         print(f"request latency (fsync included): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    checks = Targets()
+    checks.same("events acknowledged vs landed on disk", acknowledged[0], landed)
+    checks.same("failed requests", failed[0], 0)
+    checks.at_least("acknowledged events per second", acknowledged[0] / wall, 5_000, "{:,.0f}")
+    checks.finish()
 
 
 if __name__ == "__main__":

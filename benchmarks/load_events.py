@@ -5,7 +5,9 @@
 Without --input, writes 1M Segment-spec events as gzipped NDJSON (the generator's layout:
 `DIR/YYYY-MM-DD/<source>/events-NNNN.jsonl.gz`), using `orchestration.generator` when it exists, else
 a SQL stand-in of the same shape. Each run loads into a fresh warehouse file. Prints events/s for both
-and the ratio (the target is loader >= 80% of bare).
+and the ratio (the target is loader >= 80% of bare, wall clock), and checks that both ended with the same
+events (the bare insert keeps re-deliveries, so its distinct message ids are compared with the loader's
+rows); exits 1 if either target is missed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from targets import Targets
 
 from orchestration.ingestion.landing import event_files
 from orchestration.ingestion.loader import load_files
@@ -81,24 +84,27 @@ def write_sample(out: Path, events: int) -> None:
             con.execute(STAND_IN.format(part=f"{d}-{part}", day=day, count=per_file, path=path))
 
 
-def bare_load(files: list[str], warehouse: Path) -> tuple[float, float, int]:
+def bare_load(files: list[str], warehouse: Path) -> tuple[float, float, int, int]:
+    """Seconds, CPU seconds, rows inserted and distinct message ids among them."""
     con = duckdb.connect(str(warehouse))
     con.execute(RAW_EVENTS_DDL)
     started, cpu = time.perf_counter(), time.process_time()
     con.execute(BARE_INSERT, {"files": files})
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    (rows,) = con.execute("select count(*) from raw_events").fetchone()
+    rows, distinct = con.execute("select count(*), count(distinct message_id) from raw_events").fetchone()
     con.close()
-    return elapsed, cpu, rows
+    return elapsed, cpu, rows, distinct
 
 
-def our_load(files: list[Path], warehouse: Path) -> tuple[float, float, int]:
+def our_load(files: list[Path], warehouse: Path) -> tuple[float, float, int, int]:
+    """Seconds, CPU seconds, events accepted and rows in raw_events afterwards."""
     con = duckdb.connect(str(warehouse))
     started, cpu = time.perf_counter(), time.process_time()
     result = load_files(con, files, dt.date(2026, 11, 1))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    (rows,) = con.execute("select count(*) from raw_events").fetchone()
     con.close()
-    return elapsed, cpu, result.accepted
+    return elapsed, cpu, result.accepted, rows
 
 
 def main() -> None:
@@ -119,15 +125,18 @@ def main() -> None:
         files = event_files([source])
         print(f"{len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB on disk", flush=True)
         times: dict[str, list[tuple[float, float]]] = {"bare": [], "ours": []}
+        # Per side, the events it ended with: bare's distinct message ids, the loader's raw_events rows.
+        ended_with: dict[str, set[int]] = {"bare": set(), "ours": set()}
         for run in range(args.repeat):
             # Alternate the order so neither side always runs on a warmer page cache.
             for name in ("bare", "ours") if run % 2 == 0 else ("ours", "bare"):
                 warehouse = work / f"{name}-{run}.duckdb"
                 if name == "bare":
-                    seconds, cpu, rows = bare_load([str(f) for f in files], warehouse)
+                    seconds, cpu, rows, events = bare_load([str(f) for f in files], warehouse)
                 else:
-                    seconds, cpu, rows = our_load(files, warehouse)
+                    seconds, cpu, rows, events = our_load(files, warehouse)
                 times[name].append((seconds, cpu))
+                ended_with[name].add(events)
                 print(
                     f"run {run + 1} {name:>4}: {rows:,} events in {seconds:.2f} s wall, {cpu:.2f} s CPU "
                     f"({rows / seconds:,.0f}/s)",
@@ -137,15 +146,22 @@ def main() -> None:
         # CPU seconds are reported too: on a shared machine they move less than wall-clock time.
         bare, ours = (statistics.median(t for t, _ in times[n]) for n in ("bare", "ours"))
         bare_cpu, ours_cpu = (statistics.median(c for _, c in times[n]) for n in ("bare", "ours"))
+        events = max(ended_with["ours"])
         print(
-            f"bare read_ndjson + INSERT: median {bare:.2f} s ({rows / bare:,.0f} events/s), {bare_cpu:.2f} s CPU"
+            f"bare read_ndjson + INSERT: median {bare:.2f} s ({events / bare:,.0f} events/s), {bare_cpu:.2f} s CPU"
         )
         print(
-            f"cdp loader (validated):    median {ours:.2f} s ({rows / ours:,.0f} events/s), {ours_cpu:.2f} s CPU"
+            f"cdp loader (validated):    median {ours:.2f} s ({events / ours:,.0f} events/s), {ours_cpu:.2f} s CPU"
         )
-        print(
-            f"ratio (loader speed / bare speed): {bare / ours:.0%} wall, {bare_cpu / ours_cpu:.0%} CPU (target >= 80%)"
-        )
+        print(f"ratio (loader speed / bare speed): {bare / ours:.0%} wall, {bare_cpu / ours_cpu:.0%} CPU")
+    checks = Targets()
+    checks.same(
+        "events at the end of every run: bare (distinct message ids) vs loader (raw_events rows)",
+        sorted(ended_with["bare"]),
+        sorted(ended_with["ours"]),
+    )
+    checks.at_least("loader speed / bare speed (wall, median)", bare / ours, 0.8, "{:.0%}")
+    checks.finish()
 
 
 if __name__ == "__main__":

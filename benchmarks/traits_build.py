@@ -5,6 +5,9 @@ warehouse with set-based SQL, so the figure is the trait computation alone, not 
 Then `dbt run --select profile_traits` runs in its own process, as Dagster runs it, `--repeat` times.
 
     .venv/bin/python benchmarks/traits_build.py [--events 1000000] [--profiles 100000] [--repeat 2]
+
+No time target is declared for this stage; the script exits 1 if profile_traits does not hold exactly one
+row per input profile (a fast build of the wrong rows is no figure).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from targets import Targets
 
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -139,8 +143,9 @@ def main() -> None:
         )
         runs = [run_model(DBT_PROJECT_DIR, home / "target") for _ in range(args.repeat)]
         with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-            rows, columns = con.execute(
-                "select (select count(*) from profile_traits), "
+            rows, distinct, profiles, columns = con.execute(
+                "select (select count(*) from profile_traits), (select count(distinct profile_id) from profile_traits), "
+                "(select count(*) from main.profiles), "
                 "(select count(*) from information_schema.columns where table_name = 'profile_traits')"
             ).fetchone()
     walls = [wall for wall, _ in runs]
@@ -152,6 +157,11 @@ def main() -> None:
     print(
         f"dbt run wall time incl. parse median: {statistics.median(walls):.2f}s  runs: {[round(w, 2) for w in walls]}"
     )
+    checks = Targets()
+    checks.same(
+        "profile_traits rows, distinct profile ids vs input profiles", (rows, distinct), (profiles, profiles)
+    )
+    checks.finish()
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def build_devices(rng: np.random.Generator, persons: Persons) -> Devices:
     ios_rate = np.where(rank == 0, np.where(mobile, 0.85, 0.2), np.where(mobile, 0.7, 0.45))
     own_ios = rng.random(len(owner)) < ios_rate
 
-    members, family = _families(rng, persons.budget)
+    members, family = _families(rng, persons.budget, persons.known)
     families = int(family.max()) + 1 if len(family) else 0
     family_ios = rng.random(families) < 0.65
 
@@ -110,9 +110,12 @@ def build_devices(rng: np.random.Generator, persons: Persons) -> Devices:
     )
 
 
-def _families(rng: np.random.Generator, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _families(
+    rng: np.random.Generator, budget: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Persons who share a device, and the family (shared device) each belongs to; families of 2 or 3."""
-    pool = np.flatnonzero(budget >= 6)  # people active enough to show up on both sides of the tablet
+    # People active enough to show up on both sides of the tablet, with accounts so they sign in on it.
+    pool = np.flatnonzero((budget >= 6) & known)
     wanted = min(round(SHARED_DEVICE_SHARE * len(budget)), len(pool))
     sizes = rng.choice([2, 3], max(wanted // 2, 0), p=[0.6, 0.4])
     sizes = sizes[np.cumsum(sizes) <= wanted]

@@ -233,6 +233,8 @@ def test_every_good_event_lands_once_and_every_bad_one_is_quarantined_with_its_r
     assert "\ufffd" in mixed_rejects[next(r[1] for r in expected_rejects if "UTF-8" in r[2])]
     assert result.accepted == len(counts)
     assert result.rejected == len(rejected)
+    # Nothing else is quarantined (blank lines, empty files): the expected ones, the cross-file repeat, the cut.
+    assert len(rejected) == len(expected_rejects) + 2
     assert not [r for r in rejected if r[0].endswith("empty.jsonl") or r[0].endswith("empty.jsonl.gz")]
 
     # Loading the same files again adds nothing anywhere.

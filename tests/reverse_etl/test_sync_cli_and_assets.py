@@ -47,8 +47,12 @@ def test_cdp_sync_dry_run_then_real_run(home, server):
     assert dry.exit_code == 0, dry.output
     assert "dry run" in dry.output and "120" in dry.output and server.requests == 0
     assert "@example.com" not in dry.output  # the sample is redacted
-    real = runner.invoke(app, ["sync", "--audience", AUDIENCE, "--destination", "hook"])
-    assert real.exit_code == 0, real.output and "succeeded" in real.output
+    # Wide enough that rich does not truncate the status column to "succe…".
+    real = runner.invoke(
+        app, ["sync", "--audience", AUDIENCE, "--destination", "hook"], env={"COLUMNS": "200"}
+    )
+    assert real.exit_code == 0, real.output
+    assert "succeeded" in real.output, real.output
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert server.members(AUDIENCE) == expected_members(con)
 
@@ -82,3 +86,5 @@ def test_sync_asset_materialises_with_counts_as_metadata(home, server):
     again = dg.materialize([asset], resources=resources)
     (event,) = again.get_asset_materialization_events()
     assert event.materialization.metadata["removed"].value == 10
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert server.members(AUDIENCE) == expected_members(con)

@@ -7,12 +7,20 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from tests.conftest import cdp_home
 from tests.traits.conftest import BuiltProject, copy_project, parse_project
 
-# The unit tests in models/marts/traits/_traits__unit_tests.yml, one or more per trait type and window.
-UNIT_TESTS_AT_LEAST = 12
+
+def declared_unit_tests(project: Path) -> set[str]:
+    """unique_id of every unit test the project's YAML declares (dbt names them unit_test.<project>.<model>.<name>)."""
+    name = yaml.safe_load((project / "dbt_project.yml").read_text())["name"]
+    declared = set()
+    for path in sorted((project / "models").rglob("*.yml")):
+        for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", []):
+            declared.add(f"unit_test.{name}.{test['model']}.{test['name']}")
+    return declared
 
 
 def traits_by_email(built: BuiltProject) -> dict[str, dict[str, object]]:
@@ -28,8 +36,16 @@ def test_build_passes_every_model_data_test_and_unit_test(built_project: BuiltPr
     failures = [r["unique_id"] for r in built_project.build_results if r["status"] not in ("success", "pass")]
     assert built_project.result.returncode == 0, built_project.result.stdout[-3000:]
     assert not failures
-    unit_tests = [r for r in built_project.build_results if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) >= UNIT_TESTS_AT_LEAST
+    ran = {
+        r["unique_id"]: r["status"]
+        for r in built_project.build_results
+        if r["unique_id"].startswith("unit_test.")
+    }
+    declared = declared_unit_tests(built_project.project)
+    assert len(declared) >= 2 and {"profile_traits", "int_identity_edges"} <= {
+        u.split(".")[2] for u in declared
+    }
+    assert ran == dict.fromkeys(declared, "pass")
     assert built_project.events_loaded == 11
 
 

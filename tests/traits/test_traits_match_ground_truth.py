@@ -17,6 +17,7 @@ from tests.conftest import DemoRuns
 
 SAMPLE_WITH_ORDERS = 150
 SAMPLE_OTHERS = 50
+SHARED_DEVICE_SHARE = 0.03  # of persons, who share a device (orchestration.generator.devices)
 
 EVENT_NAMES = {"page": "Page Viewed", "screen": "Screen Viewed", "identify": "Identify", "group": "Group"}
 EVENT_NAMES["alias"] = "Alias"
@@ -219,9 +220,11 @@ def test_brand_lists_equal_values_computed_from_generated_events(comparison) -> 
 def test_last_seen_and_plan_agree_with_ground_truth_persons(comparison) -> None:
     expected, actual, persons = comparison
     last_seen = pd.to_datetime(persons["last_seen"], utc=True).dt.tz_convert(None).astype("datetime64[us]")
-    pd.testing.assert_series_equal(
-        last_seen, pd.to_datetime(actual["last_seen_at"]).astype("datetime64[us]"), check_names=False
-    )
+    seen = pd.to_datetime(actual["last_seen_at"]).astype("datetime64[us]")
+    # A family member's anonymous sessions on the shared device belong to nobody any CDP can tell, so the
+    # ground truth's last_seen may be later for them; never earlier, and only for a few people.
+    assert (seen <= last_seen).all()
+    assert (seen < last_seen).mean() <= SHARED_DEVICE_SHARE, list(last_seen.index[seen < last_seen])
     # The plan at the end of the window is known for people whose plan changed inside it.
     changed = expected["plan"].notna()
     assert changed.any()
