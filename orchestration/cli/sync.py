@@ -53,6 +53,9 @@ def sync(
     table = Table(
         "audience", "destination", "mode", "status", "added", "changed", "removed", "failed", "rejected"
     )
+    # On an 80-column terminal rich would cut `succeeded` to `succe…`; the status is the one word that matters.
+    table.columns[3].no_wrap = True
+    table.columns[3].min_width = len("interrupted")
     problems = 0
     try:
         con = duckdb.connect(str(warehouse_path()))

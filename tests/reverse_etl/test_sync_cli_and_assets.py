@@ -47,9 +47,9 @@ def test_cdp_sync_dry_run_then_real_run(home, server):
     assert dry.exit_code == 0, dry.output
     assert "dry run" in dry.output and "120" in dry.output and server.requests == 0
     assert "@example.com" not in dry.output  # the sample is redacted
-    # Wide enough that rich does not truncate the status column to "succe…".
+    # An ordinary 80-column terminal: the status column must not be cut to "succe…".
     real = runner.invoke(
-        app, ["sync", "--audience", AUDIENCE, "--destination", "hook"], env={"COLUMNS": "200"}
+        app, ["sync", "--audience", AUDIENCE, "--destination", "hook"], env={"COLUMNS": "80"}
     )
     assert real.exit_code == 0, real.output
     assert "succeeded" in real.output, real.output
