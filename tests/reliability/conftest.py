@@ -21,9 +21,9 @@ import duckdb
 CDP = Path(sys.executable).parent / "cdp"
 
 
-def cdp(home: Path, *args: str, **popen: object) -> subprocess.Popen:
-    """Start `cdp ARGS...` on CDP_HOME=`home` (output kept for the assertion messages)."""
-    env = {**os.environ, "CDP_HOME": str(home)}
+def cdp(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `cdp ARGS...` on CDP_HOME=`home`, with `env` added (output kept for assertion messages)."""
+    env = {**os.environ, **(env or {}), "CDP_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
     # Let the first run cache compiled modules: each later start then saves seconds of compiling.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -32,7 +32,6 @@ def cdp(home: Path, *args: str, **popen: object) -> subprocess.Popen:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        **popen,  # type: ignore[arg-type]
     )
 
 
