@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 import requests
 
 from orchestration.assets.ingestion import raw_events
@@ -23,6 +24,8 @@ from orchestration.collector.spool import recover_open_segments
 from orchestration.ingestion.landing import event_files
 from orchestration.ingestion.loader import load_files
 from orchestration.resources import WarehouseResource
+from orchestration.schedules import ingestion_job
+from orchestration.sensors import build_sensors
 from tests.collector.conftest import WRITE_KEYS, landed_lines
 
 DAY = dt.date(2026, 11, 2)
@@ -110,3 +113,14 @@ def test_the_raw_events_asset_seals_and_loads_what_a_dead_collector_acknowledged
         loaded = sorted(r[0] for r in con.execute("select message_id from raw_events").fetchall())
     assert loaded == ["x1", "x2", "x3"]
     assert not list(landing.glob("*/*/.collector-*"))
+
+
+def test_the_landing_sensor_seals_a_dead_collectors_file_and_requests_its_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CDP_HOME", str(tmp_path))
+    _abandoned(tmp_path / "landing", os.getpid(), _lines("s1"))
+    (sensor,) = build_sensors(ingestion_job())
+    requests_made = list(sensor(dg.build_sensor_context()))
+    assert [r.partition_key for r in requests_made] == [DAY.isoformat()]
+    assert not list((tmp_path / "landing").glob("*/*/.collector-*"))
