@@ -300,6 +300,8 @@ class _CollectorHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._refuser = _Refuser()
+        self._refused = 0
+        self._next_refusal_log = 0.0
         super().__init__(address, _Handler)
 
     @property
@@ -312,7 +314,14 @@ class _CollectorHTTPServer(ThreadingHTTPServer):
             if admitted:
                 self._connections.add(request)
         if not admitted:
-            log.warning("connection limit (%d) reached: answering 503", self.max_connections)
+            self._refused += 1
+            if time.monotonic() >= self._next_refusal_log:  # a flood must not flood the log too
+                log.warning(
+                    "connection limit (%d) reached: %d connections answered 503 so far",
+                    self.max_connections,
+                    self._refused,
+                )
+                self._next_refusal_log = time.monotonic() + 10
             self._refuser.refuse(request)
             return
         try:
