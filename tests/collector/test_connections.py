@@ -177,3 +177,23 @@ def test_stopping_does_not_wait_for_idle_keep_alive_clients(landing: Path) -> No
         collector.stop()  # the session's connection is still open and idle
         assert time.monotonic() - started < 3
     assert [json.loads(raw)["messageId"] for raw in landed_lines(landing, include_open=False)] == ["k1"]
+
+
+def test_hundreds_of_stalled_connections_neither_pin_threads_nor_lock_out_healthy_clients(
+    landing: Path,
+) -> None:
+    # The incident at a smaller scale: stalled connections beyond the cap, a healthy client
+    # meanwhile, and every thread back once the idle timeout passes.
+    threads_before = threading.active_count()
+    with Collector(landing, WRITE_KEYS, idle_timeout=1.5, max_connections=100) as collector:
+        stalled = [_connect(collector) for _ in range(150)]
+        assert _wait_for(lambda: collector.httpd.open_connections == 100)
+        assert threading.active_count() <= threads_before + 100 + 3  # server, rotator, refuser
+        busy = requests.post(f"{collector.url}/v1/batch", json=_batch("during"), auth=AUTH, timeout=5)
+        assert busy.status_code == 503
+        assert _wait_for(lambda: collector.httpd.open_connections == 0, seconds=15)
+        ok = requests.post(f"{collector.url}/v1/batch", json=_batch("after"), auth=AUTH, timeout=5)
+        assert ok.status_code == 200
+        for sock in stalled:
+            sock.close()
+    assert _wait_for(lambda: threading.active_count() <= threads_before)
