@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,30 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.project import dbt_executable, dbt_project
 from orchestration.settings import cdp_home
+
+
+def discard_stillborn_warehouse(path: Path) -> None:
+    """Remove a warehouse file that a kill -9 left empty while DuckDB was creating it.
+
+    DuckDB refuses an empty file ("not a valid DuckDB database file"), so every later command would
+    fail. An empty file holds no data; it is removed only if no process holds DuckDB's lock on it (one
+    creating it right now does). Files with data are never opened here: closing a descriptor would drop
+    this process's own DuckDB locks on them.
+    """
+    try:
+        if path.stat().st_size:
+            return
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_size == 0:
+            path.unlink()
+    except OSError:
+        pass  # DuckDB in another process is creating it
+    finally:
+        os.close(fd)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -33,6 +58,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            discard_stillborn_warehouse(self.path)
         con = duckdb.connect(str(self.path), read_only=read_only)
         try:
             yield con

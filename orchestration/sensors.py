@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from orchestration.collector.spool import recover_open_segments
 from orchestration.ingestion.landing import event_files, landed_days, partition_folder
 from orchestration.settings import landing_dir
 
@@ -30,6 +31,7 @@ def build_sensors(job) -> list[dg.SensorDefinition]:  # job: the unresolved `loa
         either way the day's partition is loaded again, and the loader skips files already loaded.
         """
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        recover_open_segments(landing_dir())  # a dead collector's files, so they count as new below
         current = landing_fingerprints()
         for day, fingerprint in sorted(current.items()):
             if seen.get(day) != fingerprint:

@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from orchestration.collector.spool import recover_open_segments
 from orchestration.ingestion.landing import event_files, partition_folder
 from orchestration.ingestion.loader import LoadResult, load_files
 from orchestration.partitions import daily_partitions
@@ -30,6 +31,10 @@ def raw_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     day = window.start.date()
     totals = LoadResult(files=0, accepted=0, rejected=0)
     landing = warehouse.home_path() / "landing"
+    # What a collector that died acknowledged is in files it left open: seal those nobody holds.
+    recovered = recover_open_segments(landing)
+    if recovered:
+        context.log.info(f"sealed {len(recovered)} landing files left open by a collector that is gone")
     with warehouse.connect() as con:
         while day < window.end.date():
             folder = partition_folder(landing, day)

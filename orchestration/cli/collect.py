@@ -27,6 +27,15 @@ def collect(
     ),
     max_file_mb: float = typer.Option(64, help="Seal a landing file once it holds this many MB."),
     max_file_seconds: float = typer.Option(60, help="Seal a landing file once it is this many seconds old."),
+    idle_timeout: float = typer.Option(
+        60, min=0.1, help="Close a keep-alive connection idle this many seconds."
+    ),
+    read_timeout: float = typer.Option(
+        30, min=0.1, help="A request must arrive whole within this many seconds of its first byte (else 408)."
+    ),
+    max_connections: int = typer.Option(
+        256, min=1, help="Open connections served at once; past this, new ones are answered 503 at once."
+    ),
 ) -> None:
     """Receive events from Segment and RudderStack SDKs (HTTP tracking API) into the landing zone."""
     from orchestration.collector.server import Collector
@@ -47,6 +56,9 @@ def collect(
         port=port,
         max_file_bytes=int(max_file_mb * 1024 * 1024),
         max_file_seconds=max_file_seconds,
+        idle_timeout=idle_timeout,
+        read_timeout=read_timeout,
+        max_connections=max_connections,
     )
     # SIGTERM seals the open files like Ctrl-C does; a kill -9 is covered by recovery at the next start.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

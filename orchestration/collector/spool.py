@@ -1,27 +1,38 @@
 """Durable, append-only landing files for the collector.
 
-Each source writes to one open segment, `landing/YYYY-MM-DD/<source>/.collector-<start>-<pid>-<n>.jsonl.open`
+Each source writes to one open segment, `landing/YYYY-MM-DD/<source>/.collector-<start>-<pid>-<n>-<tag>.jsonl.open`
 (hidden, so the loader never reads a file still growing). `append` returns only once the bytes are
 fsynced, so an acknowledged event survives a kill -9 (and a power cut). Concurrent requests share
 fsyncs (group commit): one fsync covers every write made before it.
 
 A segment is sealed (fsynced, renamed to `collector-....jsonl`, directory fsynced) when it reaches
-`max_bytes`, is `max_age` seconds old, or the UTC day changes. On start, segments left open by a dead
-collector are recovered: cut back to their last complete line (an unfinished write was never
-acknowledged) and sealed.
+`max_bytes`, is `max_age` seconds old, or the UTC day changes.
+
+The collector holds an exclusive `flock` on every segment it has open, and the kernel drops it when the
+process dies, however it dies. So whoever can take that lock knows the writer is gone and may seal the
+file: a restarted collector, `cdp run`, `cdp ingest`, the `raw_events` asset and the landing sensor all
+do (`recover_open_segments`), so what a dead collector acknowledged is loaded without waiting for it to
+restart. PIDs prove nothing here: in a container the restarted collector often has the dead one's PID.
+A last line cut short by the crash was never acknowledged (an answer comes only after the whole batch
+is fsynced); it is kept as a line of its own so the loader quarantines it in `rejected_events`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import logging
 import os
-import re
+import secrets
 import threading
 import time
 from pathlib import Path
 
+log = logging.getLogger("cdp.collector")
+
 _OPEN_SUFFIX = ".jsonl.open"
-_OPEN_NAME = re.compile(r"^\.collector-(?P<stem>\d{8}T\d{6}-(?P<pid>\d+)-\d+)\.jsonl\.open$")
+_OPEN_GLOB = f"*/*/.collector-*{_OPEN_SUFFIX}"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -44,7 +55,7 @@ class Segment:
         self.path = folder / f".collector-{name_stem}{_OPEN_SUFFIX}"
         self.opened_at = time.monotonic()
         self.day = dt.datetime.now(dt.UTC).date()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = _create_locked(self.path)
         _fsync_dir(folder)  # the new file's name must survive too
         self._write_lock = threading.Lock()
         self._sync_lock = threading.Lock()
@@ -82,11 +93,11 @@ class Segment:
         with self._write_lock, self._sync_lock:
             os.fsync(self._fd)
             self._synced = self.written
-            os.close(self._fd)
             self.sealed = True
             final = _sealed_name(self.path)
             os.replace(self.path, final)
             _fsync_dir(self.path.parent)
+            os.close(self._fd)  # releases the lock only once the file has its final name
             return final
 
 
@@ -104,8 +115,11 @@ class LandingSpool:
         self._rotator: threading.Thread | None = None
 
     def _stem(self) -> str:
+        # The random tag keeps names unique when a restarted collector gets the dead one's PID in the
+        # same second (containers): a sealed file must never be replaced by another.
         self._counter += 1
-        return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{self._counter}"
+        now = dt.datetime.now(dt.UTC)
+        return f"{now:%Y%m%dT%H%M%S}-{os.getpid()}-{self._counter}-{secrets.token_hex(4)}"
 
     def _needs_rotation(self, segment: Segment) -> bool:
         if segment.written == 0:
@@ -124,7 +138,10 @@ class LandingSpool:
             segment = None
         if segment is None:
             day = dt.datetime.now(dt.UTC).date().isoformat()
-            segment = Segment(self.landing / day / source, self._stem())
+            try:
+                segment = Segment(self.landing / day / source, self._stem())
+            except FileNotFoundError:  # a recoverer removed it as we created it (see _create_locked)
+                segment = Segment(self.landing / day / source, self._stem())
             self._segments[source] = segment
         return segment
 
@@ -171,36 +188,67 @@ class LandingSpool:
             self._segments.clear()
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def _create_locked(path: Path) -> int:
+    """Create `path` and take its writer's lock; the descriptor is returned only once both hold.
+
+    A recoverer may lock the brand-new, empty file before we do and remove it; then our lock would be on
+    a file no longer in the folder, so that is checked after locking.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_nlink == 0:
+            raise FileNotFoundError(f"{path} was removed while being created")
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
-def recover_open_segments(landing: Path) -> list[Path]:
-    """Seal segments whose collector process is gone, cut back to their last complete line."""
-    recovered = []
-    for path in sorted(landing.glob(f"*/*/.collector-*{_OPEN_SUFFIX}")):
-        match = _OPEN_NAME.match(path.name)
-        if not match or _pid_alive(int(match["pid"])):
-            continue
-        data = path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]
-        if not complete:
+def _seal_abandoned(path: Path) -> Path | None:
+    """Seal one open segment if no live collector holds it; its sealed path, or None if left alone."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None  # sealed by its writer (or another recoverer) since it was listed
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a live collector (or another recoverer) holds it
+        try:
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                return None  # the name now belongs to another file
+        except FileNotFoundError:
+            return None
+        size = os.fstat(fd).st_size
+        if size == 0:
             path.unlink()
-            continue
-        with path.open("r+b") as handle:
-            handle.truncate(len(complete))
-            handle.flush()
-            os.fsync(handle.fileno())
+            return None
+        if os.pread(fd, 1, size - 1) != b"\n":
+            # A write cut short by the crash, never acknowledged: ended with a newline so that it is a
+            # line of its own, which the loader quarantines (not valid JSON) while the rest loads.
+            os.pwrite(fd, b"\n", size)
+            log.warning("%s: its last line was cut short by a crash; it will be quarantined", path.name)
+        os.fsync(fd)
         final = _sealed_name(path)
         os.replace(path, final)
         _fsync_dir(path.parent)
-        recovered.append(final)
+        return final
+    finally:
+        os.close(fd)
+
+
+def recover_open_segments(landing: Path) -> list[Path]:
+    """Seal every open segment whose collector is gone (nobody holds its lock); the sealed paths.
+
+    Safe to call at any time from any process, beside a live collector: its own files stay locked.
+    """
+    recovered = []
+    with contextlib.suppress(FileNotFoundError):  # no landing zone yet
+        for path in sorted(landing.glob(_OPEN_GLOB)):
+            sealed = _seal_abandoned(path)
+            if sealed is not None:
+                log.info("sealed %s, left open by a collector that is gone", sealed.name)
+                recovered.append(sealed)
     return recovered

@@ -109,7 +109,7 @@ def test_a_kill_9_in_the_middle_of_traffic_loses_no_acknowledged_event(tmp_path:
     assert rejected == 0
 
 
-def test_recovery_cuts_an_unacknowledged_partial_line(tmp_path: Path) -> None:
+def test_recovery_keeps_an_unacknowledged_partial_line_apart_for_quarantine(tmp_path: Path) -> None:
     dead_pid = subprocess.Popen([sys.executable, "-c", "pass"])
     dead_pid.wait()
     folder = tmp_path / "landing" / "2026-11-02" / "web"
@@ -118,7 +118,8 @@ def test_recovery_cuts_an_unacknowledged_partial_line(tmp_path: Path) -> None:
     segment.write_bytes(b'{"messageId":"a"}\n{"messageId":"b"}\n{"messageId":"c","ty')
     (sealed,) = recover_open_segments(tmp_path / "landing")
     assert sealed.name == f"collector-20261102T100000-{dead_pid.pid}-1.jsonl"
-    assert sealed.read_bytes() == b'{"messageId":"a"}\n{"messageId":"b"}\n'
+    # The cut line is a line of its own, which the loader rejects with a reason (test_recovery.py).
+    assert sealed.read_bytes() == b'{"messageId":"a"}\n{"messageId":"b"}\n{"messageId":"c","ty\n'
 
 
 def test_files_are_sealed_by_size_and_by_age_and_open_files_are_invisible_to_the_loader(
