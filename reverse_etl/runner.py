@@ -8,6 +8,7 @@ import duckdb
 
 from reverse_etl.config import ConfigError, DestinationsFile, SyncConfig, build_destination, load_destinations
 from reverse_etl.engine import SyncResult, run_sync
+from reverse_etl.erasure import erase_pending, settle_bulk
 
 
 def sync_one(
@@ -23,6 +24,11 @@ def sync_one(
         raise ConfigError(f"destination {sync.destination!r} is not defined in destinations.yml")
     destination = build_destination(sync.destination, config.destinations[sync.destination])
     try:
-        return run_sync(con, sync, destination, dry_run=dry_run, full_resync=full_resync)
+        if not dry_run:
+            erase_pending(con, sync, destination)  # people forgotten since the last sync (cdp forget)
+        result = run_sync(con, sync, destination, dry_run=dry_run, full_resync=full_resync)
+        if not dry_run and not result.stopped:
+            settle_bulk(con, sync, destination)
+        return result
     finally:
         destination.close()

@@ -12,6 +12,7 @@ import orjson
 
 from orchestration.collector.protocol import MAX_BATCH_BYTES, RequestError, accept
 from orchestration.collector.spool import LandingSpool
+from orchestration.privacy.suppression import SuppressionList
 
 log = logging.getLogger("cdp.collector")
 _OK = orjson.dumps({"success": True})
@@ -60,6 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
                 content_encoding=self.headers.get("Content-Encoding"),
                 authorization=self.headers.get("Authorization"),
                 write_keys=self.server.write_keys,
+                suppressed=self.server.suppression.matches,
             )
         except RequestError as error:
             self._error(error.status, error.message)
@@ -81,6 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _CollectorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    suppression: SuppressionList
 
     def __init__(self, address: tuple[str, int], write_keys: Mapping[str, str], spool: LandingSpool) -> None:
         self.write_keys = write_keys
@@ -102,6 +105,8 @@ class Collector:
     ) -> None:
         self.spool = LandingSpool(landing, max_bytes=max_file_bytes, max_age=max_file_seconds)
         self.httpd = _CollectorHTTPServer((host, port), dict(write_keys), self.spool)
+        # CDP_HOME/suppressed_identifiers.json, kept by `cdp forget --suppress` (the landing zone's parent).
+        self.httpd.suppression = SuppressionList.in_home(landing.parent)
         self._thread: threading.Thread | None = None
 
     @property
