@@ -42,6 +42,7 @@ from orchestration.privacy.suppression import (
     hash_sql,
     identifier_hash,
     mark_files_checked,
+    mention_pattern,
     privacy_salt,
     raw_events_hashes_sql,
     raw_text_hashes_sql,
@@ -219,7 +220,14 @@ def _capture_pending_removals(con: duckdb.DuckDBPyConnection, request_id: str, s
     )
 
 
-def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: list[str]) -> dict[str, int]:
+# The text of a raw_events row a landing line's mention check sees, as far as the warehouse keeps it.
+_RAW_EVENT_TEXT = (
+    "lower(concat_ws(' ', message_id, event, name, user_id, anonymous_id, previous_id, group_id, "
+    "cast(properties as varchar), cast(traits as varchar), cast(context as varchar)))"
+)
+
+
+def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: str | None) -> dict[str, int]:
     """Step 2: the person's rows out of every table (caller holds the transaction)."""
     deleted: dict[str, int] = {}
     columns = _columns(con)
@@ -230,8 +238,10 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: list[
         create or replace temp table _forget_events as
         select message_id as event_id from raw_events
         where list_has_any({raw_events_hashes_sql(salt)}, (select list(id_hash) from _forget_hashes))
+            {f"or regexp_matches({_RAW_EVENT_TEXT}, $mentions)" if mentions else ""}
         {f"union select event_id from intermediate.int_events_resolved where {hash_sql(salt, 'profile_id')} in {hashed}" if resolved else ""}
-        """
+        """,
+        {"mentions": mentions} if mentions else {},
     )
     node_tables = [
         key
@@ -253,7 +263,7 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: list[
         "where message_id in (select event_id from _forget_events)"
     )
     deleted["raw_events"] = _delete_rows(con, "raw_events", "_forget_raw", "events_loaded")
-    mentioned = "len(list_filter($mentions::varchar[], lambda m: contains(lower(raw), m))) > 0"
+    mentioned = "regexp_matches(lower(raw), $mentions)" if mentions else "false"
     con.execute(
         f"""
         create or replace temp table _forget_rejected as
@@ -261,7 +271,7 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: list[
         where list_has_any({raw_text_hashes_sql(salt)}, (select list(id_hash) from _forget_hashes))
             or coalesce({mentioned}, false)
         """,
-        {"mentions": mentions},
+        {"mentions": mentions} if mentions else {},
     )
     deleted["rejected_events"] = _delete_rows(con, "rejected_events", "_forget_rejected", "events_rejected")
     # The failure log is not needed to remove them from a destination (the snapshot row is).
@@ -364,13 +374,7 @@ def forget(
     profiles, values = _person(con, identifier, id_type)
     typed_hash = identifier_hash(salt, identifier)
     known = {typed_hash, *(identifier_hash(salt, v) for v in (*values, *profiles))}
-    mentions = sorted(
-        {
-            orjson.dumps(v.strip().lower()).decode()
-            for v in (identifier, *values)
-            if len(v.strip()) >= MIN_MENTION_LENGTH
-        }
-    )
+    mentions = mention_pattern(v for v in (identifier, *values) if len(v.strip()) >= MIN_MENTION_LENGTH)
 
     def open_request() -> tuple[str, bool]:
         request_id, resumed = _open_request(

@@ -1,7 +1,7 @@
 """Landing files rewritten without a person's lines, each atomically (temp file, fsync, rename).
 
 A line is the person's when an identifier field hashes to one of theirs (see `suppression`), or, while
-their values are still known, when it mentions one of them as a JSON string anywhere (a property, a
+their values are still known, when it mentions one of them anywhere as a whole token (a property, a
 broken line the loader rejected). DuckDB reads each file into a temp table (file order kept, so the row
 id is the line) and writes the kept lines back with COPY, gzipped again when the file was; Parquet
 files are rewritten as Parquet. A file DuckDB cannot read (truncated gzip, invalid UTF-8) is decoded by
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,25 +50,24 @@ class LandingResult:
 class Matcher:
     salt: str
     hashes: list[str]
-    mentions: list[str]  # lower-cased JSON string literals of the person's values (first run only)
+    mentions: str | None  # `suppression.mention_pattern` of the person's values (while they are known)
 
     def sql(self, text: str, paths: Sequence[str] = EVENT_JSON_PATHS) -> str:
         listed = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
         hashed = f"list_transform(try(json_extract_string({text}, {listed})), lambda v: {hash_sql(self.salt, 'v')})"
-        mentioned = "len(list_filter($mentions::varchar[], lambda m: contains(lower(" + text + "), m))) > 0"
+        mentioned = f"regexp_matches(lower({text}), $mentions)" if self.mentions else "false"
         return f"(coalesce(list_has_any({hashed}, $hashes), false) or coalesce({mentioned}, false))"
 
     @property
-    def params(self) -> dict[str, list[str]]:
-        return {"hashes": self.hashes, "mentions": self.mentions}
+    def params(self) -> dict[str, object]:
+        return {"hashes": self.hashes, **({"mentions": self.mentions} if self.mentions else {})}
 
     def matches_event(self, event: object, text: str) -> bool:
         if isinstance(event, dict) and any(
             identifier_hash(self.salt, v) in self.hashes for v in event_values(event)
         ):
             return True
-        lowered = text.lower()
-        return any(m in lowered for m in self.mentions)
+        return bool(self.mentions and re.search(self.mentions, text.lower()))
 
 
 def _durable_replace(tmp: Path, target: Path) -> None:

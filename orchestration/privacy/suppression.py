@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -95,6 +96,19 @@ def raw_text_hashes_sql(salt: str, raw: str = "raw") -> str:
         f"coalesce(list_transform(try(json_extract_string({raw}, {paths})), "
         f"lambda v: {hash_sql(salt, 'v')}), [])"
     )
+
+
+# Characters that continue an identifier: a mention must not have one right before or after it, so
+# "carol@example.com" is not found inside "xcarol@example.com", nor "u-42" inside "u-420".
+_ID_CHARS = "[^a-z0-9._%+@-]"
+
+
+def mention_pattern(values: Iterable[str]) -> str | None:
+    """A regular expression (RE2 and Python) finding any of `values`, lower-cased, as a whole token."""
+    escaped = sorted({re.escape(normalise(v)) for v in values if normalise(v)}, key=len, reverse=True)
+    if not escaped:
+        return None
+    return f"(^|{_ID_CHARS})({'|'.join(escaped)})($|{_ID_CHARS})"
 
 
 def ensure_privacy_tables(con: duckdb.DuckDBPyConnection) -> None:

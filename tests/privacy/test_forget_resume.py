@@ -1,0 +1,161 @@
+"""`cdp forget` interrupted at each step, then run again, ends exactly where an uninterrupted one does;
+forgetting twice changes nothing more. Small real warehouses (fast and exact loader paths, gzip)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingestion.loader import load_files
+from orchestration.privacy import forget as forget_module
+from orchestration.privacy import landing_rewrite
+from orchestration.privacy.forget import forget
+
+DAY = dt.date(2026, 3, 1)
+NOW = dt.datetime(2026, 3, 2)
+PERSON = "carol@example.com"
+
+
+class Interrupted(BaseException):
+    """Stands in for the process dying at that point (not an Exception: nothing may catch it)."""
+
+
+def _event(n: int, **fields: object) -> str:
+    base = {"messageId": f"m{n}", "type": "track", "event": "Viewed", "timestamp": "2026-03-01T10:00:00Z"}
+    return json.dumps({**base, **fields})
+
+
+def _lines(first: int) -> list[str]:
+    """Carol's lines between other people's, so the lines after hers move up."""
+    return [
+        _event(first, userId="dave"),
+        _event(first + 1, userId="u-carol", traits={"email": "Carol@Example.com"}, type="identify"),
+        _event(first + 2, userId="erin"),
+        _event(first + 3, anonymousId="x", properties={"note": "friend of carol@example.com"}),
+        _event(first + 4, userId="frank"),
+    ]
+
+
+def _build(home: Path) -> None:
+    folder = home / "landing" / DAY.isoformat() / "web"
+    folder.mkdir(parents=True)
+    (folder / "fast.jsonl").write_text("\n".join(_lines(1)) + "\n")
+    (folder / "exact.jsonl").write_text("\n".join([*_lines(10), "{broken", _event(30, userId="gina")]) + "\n")
+    (folder / "zipped.jsonl.gz").write_bytes(gzip.compress(("\n".join(_lines(40)) + "\n").encode()))
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        load_files(con, sorted(folder.iterdir()), DAY, NOW)
+
+
+def _state(home: Path) -> dict[str, object]:
+    """Everything a forget changes, with paths relative to the home."""
+    files = {}
+    for path in sorted((home / "landing").rglob("*.jsonl*")):
+        data = path.read_bytes()
+        files[path.name] = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select message_id, replace(source_file, ?, ''), line_number from raw_events order by all",
+            [str(home)],
+        ).fetchall()
+        rejected = con.execute(
+            "select raw, replace(source_file, ?, ''), line_number from rejected_events order by all",
+            [str(home)],
+        ).fetchall()
+        loaded = con.execute(
+            "select replace(source_file, ?, ''), size_bytes, events_loaded, events_rejected from loaded_files "
+            "order by all",
+            [str(home)],
+        ).fetchall()
+        steps = con.execute(
+            "select count(*), count(warehouse_completed_at), count(landing_completed_at), "
+            "count(destinations_completed_at) from deletion_requests"
+        ).fetchone()
+        (journal,) = con.execute("select count(*) from deletion_landing_lines").fetchone()
+    return {
+        "files": files,
+        "rows": rows,
+        "rejected": rejected,
+        "loaded": loaded,
+        "steps": steps,
+        "journal": journal,
+    }
+
+
+def _forget(home: Path):
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        return forget(con, home, PERSON)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    home = tmp_path_factory.mktemp("reference")
+    _build(home)
+    _forget(home)
+    return _state(home)
+
+
+def test_uninterrupted_forget_leaves_consistent_files_and_line_numbers(reference: dict[str, object]) -> None:
+    files = reference["files"]
+    assert all("carol" not in text.lower() for text in files.values())
+    for message_id, source, line in reference["rows"]:
+        assert json.loads(files[Path(source).name].splitlines()[line - 1])["messageId"] == message_id
+    # The broken line moved up by the two lines of hers before it, and its file's counts follow.
+    assert [(r[0], r[2]) for r in reference["rejected"]] == [("{broken", 4)]
+    sizes = {Path(f).name: (size, loaded, rejected) for f, size, loaded, rejected in reference["loaded"]}
+    assert sizes["exact.jsonl"][1:] == (4, 1) and sizes["fast.jsonl"][1:] == (3, 0)
+    assert reference["steps"] == (1, 1, 1, 1) and reference["journal"] == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "calls_before_dying"),
+    [
+        ("_delete_warehouse", 0),  # after the request is recorded, before any deletion
+        ("_durable_replace", 0),  # a landing file rewritten and journalled, not yet renamed
+        ("_durable_replace", 1),  # one file renamed, the next not
+        ("_renumber", 0),  # every file renamed, the warehouse not yet told
+    ],
+)
+def test_rerun_after_an_interruption_ends_where_an_uninterrupted_forget_does(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reference: dict[str, object],
+    target: str,
+    calls_before_dying: int,
+) -> None:
+    home = tmp_path / "home"
+    _build(home)
+    module = landing_rewrite if target == "_durable_replace" else forget_module
+    real = getattr(module, target)
+    calls = {"n": 0}
+
+    def dying(*args, **kwargs):
+        if calls["n"] >= calls_before_dying:
+            raise Interrupted
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, target, dying)
+    with pytest.raises(Interrupted):
+        _forget(home)
+    monkeypatch.undo()
+    report = _forget(home)
+    assert report.resumed
+    assert _state(home) == reference
+
+
+def test_forgetting_twice_changes_nothing_more(tmp_path: Path, reference: dict[str, object]) -> None:
+    home = tmp_path / "home"
+    _build(home)
+    _forget(home)
+    again = _forget(home)
+    assert sum(again.deleted.values()) == 0 and again.landing_lines == 0
+    state = _state(home)
+    assert state["steps"] == (2, 2, 2, 2)
+    assert {k: v for k, v in state.items() if k != "steps"} == {
+        k: v for k, v in reference.items() if k != "steps"
+    }
