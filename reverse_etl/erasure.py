@@ -15,12 +15,15 @@ What `remove` means is each destination's: webhook and PostgreSQL delete the rec
 hashed email from the custom audience; HubSpot, Salesforce, Braze and Segment set the audience's
 membership property to false (the contact itself lives on in that tool, whose own deletion API the
 tool's owner must call). Files destinations write the whole audience each run, which no longer holds
-the person; their pending rows are settled after that run.
+the person; after that run every earlier export file of the audience is rewritten without their rows,
+and their pending rows are settled.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import duckdb
 import orjson
@@ -28,6 +31,7 @@ import orjson
 from reverse_etl.config import SyncConfig
 from reverse_etl.delivery import BatchSender, make_batch
 from reverse_etl.destinations.base import Destination, Record
+from reverse_etl.destinations.files import FilesDestination
 from reverse_etl.redaction import redact
 from reverse_etl.state import now
 
@@ -128,7 +132,8 @@ def erase_pending(con: duckdb.DuckDBPyConnection, sync: SyncConfig, destination:
 
 
 def settle_bulk(con: duckdb.DuckDBPyConnection, sync: SyncConfig, destination: Destination) -> None:
-    """After a successful bulk (files) run: the full audience it wrote no longer has forgotten people."""
+    """After a successful bulk (files) run: the full audience it wrote no longer has forgotten people,
+    and the exports of earlier runs (and this run's change set) are rewritten without their rows."""
     if not destination.bulk or not _has_pending_table(con):
         return
     keys = [
@@ -138,5 +143,30 @@ def settle_bulk(con: duckdb.DuckDBPyConnection, sync: SyncConfig, destination: D
             [sync.audience, destination.name],
         ).fetchall()
     ]
-    if keys:
-        _settle(con, sync, destination.name, keys)
+    if not keys:
+        return
+    if isinstance(destination, FilesDestination):
+        _scrub_exports(destination, sync.audience, keys)
+    _settle(con, sync, destination.name, keys)
+
+
+def _scrub_exports(destination: FilesDestination, audience: str, keys: list[str]) -> None:
+    """Every export file of the audience rewritten without the keys' rows (temp file, then rename)."""
+    settings = destination.settings
+    folder = Path(settings.path).expanduser() / audience
+    read = "read_csv(?, header = true, all_varchar = true)" if settings.format == "csv" else "read_parquet(?)"
+    options = "(format csv, header true)" if settings.format == "csv" else "(format parquet)"
+    with duckdb.connect() as scratch:
+        for path in sorted(folder.glob(f"*/*.{settings.format}")):
+            (held,) = scratch.execute(
+                f"select count(*) from {read} where list_contains(?, record_key)", [str(path), keys]
+            ).fetchone()
+            if not held:
+                continue
+            temporary = path.with_name(f".{path.name}.tmp")
+            target = temporary.as_posix().replace("'", "''")
+            scratch.execute(
+                f"copy (select * from {read} where not list_contains(?, record_key)) to '{target}' {options}",
+                [str(path), keys],
+            )
+            os.replace(temporary, path)

@@ -24,6 +24,9 @@ def forget(
     from orchestration.privacy.forget import forget as forget_person
     from orchestration.settings import cdp_home, warehouse_path
 
+    if not warehouse_path().exists():
+        typer.echo(f"No warehouse at {warehouse_path()} yet: nothing to forget.", err=True)
+        raise typer.Exit(1)
     try:
         con = duckdb.connect(str(warehouse_path()))
     except duckdb.IOException as error:  # one writer at a time: a pipeline run may hold the file
