@@ -35,17 +35,17 @@ import orjson
 
 from orchestration.explorer import ExplorerError, ProfileNotFound, resolve_identifier
 from orchestration.ingestion.schema import ensure_ingestion_tables
-from orchestration.privacy.landing_rewrite import Matcher, rewrite_landing
+from orchestration.privacy.landing_rewrite import rewrite_landing
+from orchestration.privacy.matching import PersonMatcher
 from orchestration.privacy.requests import PRIVACY_TABLES, close_completed, ensure_request_tables
 from orchestration.privacy.suppression import (
+    RAW_EVENTS_IDENTIFIERS,
     ensure_privacy_tables,
-    hash_sql,
     identifier_hash,
     mark_files_checked,
     mention_pattern,
+    normalise,
     privacy_salt,
-    raw_events_hashes_sql,
-    raw_text_hashes_sql,
     suppress,
     write_suppression_file,
 )
@@ -200,48 +200,53 @@ def _open_request(
     return request_id, resumed
 
 
-def _capture_pending_removals(con: duckdb.DuckDBPyConnection, request_id: str, salt: str) -> None:
+def _capture_pending_removals(
+    con: duckdb.DuckDBPyConnection, request_id: str, matcher: PersonMatcher
+) -> None:
     """Snapshot rows whose key or any top-level payload value is one of the person's identifiers."""
-    value = hash_sql(salt, "v")
+    values = "map_values(try(json_transform(s.payload, '\"MAP(VARCHAR, VARCHAR)\"')))"
+    where = f"{matcher.value_sql('s.record_key')} or {matcher.list_sql(values)}"
     con.execute(
         f"""
         insert or ignore into deletion_pending_removals
         select distinct $request, s.audience, s.destination, s.record_key
         from sync_snapshots s
-        where {hash_sql(salt, "s.record_key")} in (select id_hash from _forget_hashes)
-            or list_has_any(
-                list_transform(
-                    map_values(try(json_transform(s.payload, '"MAP(VARCHAR, VARCHAR)"'))), lambda v: {value}
-                ),
-                (select list(id_hash) from _forget_hashes)
-            )
+        where {where}
         """,
-        {"request": request_id},
+        {"request": request_id, **matcher.used(where)},
     )
 
 
 # The text of a raw_events row a landing line's mention check sees, as far as the warehouse keeps it.
 _RAW_EVENT_TEXT = (
-    "lower(concat_ws(' ', message_id, event, name, user_id, anonymous_id, previous_id, group_id, "
-    "cast(properties as varchar), cast(traits as varchar), cast(context as varchar)))"
+    "concat_ws(' ', message_id, event, name, user_id, anonymous_id, previous_id, group_id, "
+    "cast(properties as varchar), cast(traits as varchar), cast(context as varchar))"
 )
 
 
-def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: str | None) -> dict[str, int]:
+def _run(con: duckdb.DuckDBPyConnection, sql: str, matcher: PersonMatcher) -> duckdb.DuckDBPyConnection:
+    return con.execute(sql, matcher.used(sql))
+
+
+def _delete_warehouse(con: duckdb.DuckDBPyConnection, matcher: PersonMatcher) -> dict[str, int]:
     """Step 2: the person's rows out of every table (caller holds the transaction)."""
     deleted: dict[str, int] = {}
     columns = _columns(con)
-    hashed = "(select id_hash from _forget_hashes)"
     resolved = ("intermediate", "int_events_resolved") in columns
-    con.execute(
+    by_profile = (
+        f"union select event_id from intermediate.int_events_resolved where {matcher.value_sql('profile_id')}"
+        if resolved
+        else ""
+    )
+    _run(
+        con,
         f"""
         create or replace temp table _forget_events as
         select message_id as event_id from raw_events
-        where list_has_any({raw_events_hashes_sql(salt)}, (select list(id_hash) from _forget_hashes))
-            {f"or regexp_matches({_RAW_EVENT_TEXT}, $mentions)" if mentions else ""}
-        {f"union select event_id from intermediate.int_events_resolved where {hash_sql(salt, 'profile_id')} in {hashed}" if resolved else ""}
+        where {matcher.any_sql(RAW_EVENTS_IDENTIFIERS)} or {matcher.mention_sql(_RAW_EVENT_TEXT)}
+        {by_profile}
         """,
-        {"mentions": mentions} if mentions else {},
+        matcher,
     )
     node_tables = [
         key
@@ -249,34 +254,32 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: str |
         if "node_id" in cols and "id_value" in cols and key[1] not in PRIVACY_TABLES
     ]
     node_union = " union ".join(
-        f"select node_id from {_quote(s)}.{_quote(t)} where {hash_sql(salt, 'id_value')} in {hashed}"
+        f"select node_id from {_quote(s)}.{_quote(t)} where {matcher.value_sql('id_value')}"
         for s, t in node_tables
     )
-    con.execute(
+    _run(
+        con,
         "create or replace temp table _forget_nodes as "
-        + (node_union or "select null::bigint as node_id where false")
+        + (node_union or "select null::bigint as node_id where false"),
+        matcher,
     )
 
-    # raw_events, keeping loaded_files equal to what each file holds.
+    # raw_events and rejected_events, keeping loaded_files equal to what each file holds.
     con.execute(
         "create or replace temp table _forget_raw as select rowid as rid, source_file from raw_events "
         "where message_id in (select event_id from _forget_events)"
     )
     deleted["raw_events"] = _delete_rows(con, "raw_events", "_forget_raw", "events_loaded")
-    mentioned = "regexp_matches(lower(raw), $mentions)" if mentions else "false"
-    con.execute(
-        f"""
-        create or replace temp table _forget_rejected as
-        select rowid as rid, source_file from rejected_events
-        where list_has_any({raw_text_hashes_sql(salt)}, (select list(id_hash) from _forget_hashes))
-            or coalesce({mentioned}, false)
-        """,
-        {"mentions": mentions} if mentions else {},
+    _run(
+        con,
+        "create or replace temp table _forget_rejected as select rowid as rid, source_file from rejected_events "
+        f"where {matcher.text_sql('raw')}",
+        matcher,
     )
     deleted["rejected_events"] = _delete_rows(con, "rejected_events", "_forget_rejected", "events_rejected")
     # The failure log is not needed to remove them from a destination (the snapshot row is).
-    (failures,) = con.execute(
-        f"delete from sync_failures where {hash_sql(salt, 'record_key')} in {hashed}"
+    (failures,) = _run(
+        con, f"delete from sync_failures where {matcher.value_sql('record_key')}", matcher
     ).fetchone()
     deleted["sync_failures"] = int(failures)
 
@@ -287,7 +290,7 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: str |
         for column in cols:
             name = column.lower()
             if name in IDENTIFIER_COLUMNS or name.endswith("_profile_id"):
-                conditions.append(f"{hash_sql(salt, _quote(column))} in {hashed}")
+                conditions.append(matcher.value_sql(_quote(column)))
             elif name in EVENT_COLUMNS:
                 conditions.append(f"{_quote(column)} in (select event_id from _forget_events)")
             elif name in NODE_COLUMNS:
@@ -295,7 +298,7 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, salt: str, mentions: str |
         if not conditions:
             continue
         relation = f"{_quote(schema)}.{_quote(table)}"
-        (count,) = con.execute(f"delete from {relation} where {' or '.join(conditions)}").fetchone()
+        (count,) = _run(con, f"delete from {relation} where {' or '.join(conditions)}", matcher).fetchone()
         label = table if schema == "main" else f"{schema}.{table}"
         deleted[label] = int(count)
     for temp in ("_forget_events", "_forget_nodes", "_forget_raw", "_forget_rejected"):
@@ -376,27 +379,33 @@ def forget(
     known = {typed_hash, *(identifier_hash(salt, v) for v in (*values, *profiles))}
     mentions = mention_pattern(v for v in (identifier, *values) if len(v.strip()) >= MIN_MENTION_LENGTH)
 
-    def open_request() -> tuple[str, bool]:
+    def open_request() -> tuple[str, bool, PersonMatcher]:
         request_id, resumed = _open_request(
             con, typed_hash, sorted(known), suppress_future, (len(profiles), len(values))
         )
-        con.execute(
-            "create or replace temp table _forget_hashes as "
-            "select distinct id_hash from deletion_request_identifiers where request_id = ?",
-            [request_id],
+        stored = [
+            h
+            for (h,) in con.execute(
+                "select id_hash from deletion_request_identifiers where request_id = ? order by 1",
+                [request_id],
+            ).fetchall()
+        ]
+        # The values are compared directly while every stored hash's value is known, else by hash.
+        plain = (
+            sorted({normalise(v) for v in (identifier, *values, *profiles)}) if set(stored) <= known else None
         )
-        _capture_pending_removals(con, request_id, salt)
-        return request_id, resumed
+        matcher = PersonMatcher(salt, stored, plain, mentions)
+        _capture_pending_removals(con, request_id, matcher)
+        return request_id, resumed, matcher
 
-    request_id, resumed = _in_transaction(con, open_request)
+    request_id, resumed, matcher = _in_transaction(con, open_request)
     report = ForgetReport(request_id, resumed, len(profiles), len(values))
-    hashes = [h for (h,) in con.execute("select id_hash from _forget_hashes").fetchall()]
     if suppress_future:
-        report.suppressed = _in_transaction(con, lambda: suppress(con, hashes, request_id))
+        report.suppressed = _in_transaction(con, lambda: suppress(con, matcher.hashes, request_id))
         write_suppression_file(con, home)
 
     def warehouse_step() -> dict[str, int]:
-        deleted = _delete_warehouse(con, salt, mentions)
+        deleted = _delete_warehouse(con, matcher)
         mark_files_checked(con)  # what was loaded so far no longer holds them
         (before,) = con.execute(
             "select deleted_rows from deletion_requests where request_id = ?", [request_id]
@@ -420,7 +429,7 @@ def forget(
         )
 
     landing = home / "landing"
-    result = rewrite_landing(con, landing, Matcher(salt, hashes, mentions), journal)
+    result = rewrite_landing(con, landing, matcher, journal)
     report.landing_files, report.landing_lines, report.landing_waiting = (
         result.files_rewritten,
         result.lines_dropped,
@@ -448,7 +457,6 @@ def forget(
         close_completed(con)
 
     _in_transaction(con, landing_step)
-    con.execute("drop table if exists _forget_hashes")
     row = con.execute(
         "select warehouse_completed_at, landing_completed_at, destinations_completed_at from deletion_requests "
         "where request_id = ?",

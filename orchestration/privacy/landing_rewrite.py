@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +26,16 @@ import pyarrow as pa
 
 from orchestration.ingestion.formats import FileFormat, is_gzip, salvage, sniff_format
 from orchestration.ingestion.landing import event_files
-from orchestration.privacy.suppression import EVENT_JSON_PATHS, event_values, hash_sql, identifier_hash
+from orchestration.privacy.matching import PersonMatcher
+from orchestration.privacy.suppression import EVENT_JSON_PATHS
 
-_READ_LINES = (
-    "select raw from read_csv($file, columns = {'raw': 'VARCHAR'}, header = false, delim = chr(1), "
-    "quote = '', escape = '', auto_detect = false, strict_mode = true)"
+# One line a row, exactly as the loader's exact path reads it.
+_LINE_OPTIONS = (
+    "columns = {'raw': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '', "
+    "auto_detect = false, strict_mode = true"
 )
+_READ_LINES = f"select raw from read_csv($file, {_LINE_OPTIONS})"
+_SCAN_LINES = f"select filename, raw from read_csv($files, {_LINE_OPTIONS}, filename = true)"
 # Parquet exports spell the ids in snake_case.
 _PARQUET_PATHS = ("$.user_id", "$.anonymous_id", "$.previous_id")
 _UNREADABLE = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
@@ -44,30 +47,6 @@ class LandingResult:
     lines_dropped: int = 0
     lines_waiting: int = 0  # in files a collector still has open
     dropped: list[tuple[str, int]] = field(default_factory=list)  # (file, line number)
-
-
-@dataclass(frozen=True)
-class Matcher:
-    salt: str
-    hashes: list[str]
-    mentions: str | None  # `suppression.mention_pattern` of the person's values (while they are known)
-
-    def sql(self, text: str, paths: Sequence[str] = EVENT_JSON_PATHS) -> str:
-        listed = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
-        hashed = f"list_transform(try(json_extract_string({text}, {listed})), lambda v: {hash_sql(self.salt, 'v')})"
-        mentioned = f"regexp_matches(lower({text}), $mentions)" if self.mentions else "false"
-        return f"(coalesce(list_has_any({hashed}, $hashes), false) or coalesce({mentioned}, false))"
-
-    @property
-    def params(self) -> dict[str, object]:
-        return {"hashes": self.hashes, **({"mentions": self.mentions} if self.mentions else {})}
-
-    def matches_event(self, event: object, text: str) -> bool:
-        if isinstance(event, dict) and any(
-            identifier_hash(self.salt, v) in self.hashes for v in event_values(event)
-        ):
-            return True
-        return bool(self.mentions and re.search(self.mentions, text.lower()))
 
 
 def _durable_replace(tmp: Path, target: Path) -> None:
@@ -104,11 +83,32 @@ def _load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 Rewrite = tuple[list[int], Path | None]  # dropped line numbers, and the new file written beside it
 
 
-def _rewrite_json_lines(con: duckdb.DuckDBPyConnection, path: Path, matcher: Matcher) -> Rewrite:
+def _candidates(con: duckdb.DuckDBPyConnection, files: list[Path], matcher: PersonMatcher) -> list[Path]:
+    """The JSON-lines files holding at least one of the person's lines, in one scan over all of them.
+
+    Only those are read into a table and rewritten; a file DuckDB cannot read makes every file a
+    candidate, each then read on its own (and salvaged if need be).
+    """
+    if not files:
+        return []
+    where = matcher.text_sql("raw")
+    try:
+        found = con.execute(
+            f"select distinct filename from ({_SCAN_LINES}) where {where}",
+            {"files": [str(f) for f in files], **matcher.used(where)},
+        ).fetchall()
+    except _UNREADABLE:
+        return files
+    hits = {name for (name,) in found}
+    return [f for f in files if str(f) in hits]
+
+
+def _rewrite_json_lines(con: duckdb.DuckDBPyConnection, path: Path, matcher: PersonMatcher) -> Rewrite:
     _load_lines(con, path)
+    where = matcher.text_sql("raw")
     (dropped,) = con.execute(
-        f"select coalesce(list(rowid + 1 order by rowid), []) from _forget_lines where {matcher.sql('raw')}",
-        matcher.params,
+        f"select coalesce(list(rowid + 1 order by rowid), []) from _forget_lines where {where}",
+        matcher.used(where),
     ).fetchone()
     if dropped:
         tmp = _temp_path(path)
@@ -122,15 +122,14 @@ def _rewrite_json_lines(con: duckdb.DuckDBPyConnection, path: Path, matcher: Mat
     return list(dropped), tmp if dropped else None
 
 
-def _rewrite_parquet(con: duckdb.DuckDBPyConnection, path: Path, matcher: Matcher) -> Rewrite:
+def _rewrite_parquet(con: duckdb.DuckDBPyConnection, path: Path, matcher: PersonMatcher) -> Rewrite:
     con.execute(
         "create or replace temp table _forget_rows as select * from read_parquet($file)", {"file": str(path)}
     )
-    text = "to_json(_forget_rows)::varchar"
+    where = matcher.text_sql("to_json(_forget_rows)::varchar", EVENT_JSON_PATHS + _PARQUET_PATHS)
     (dropped,) = con.execute(
-        f"select coalesce(list(rowid + 1 order by rowid), []) from _forget_rows "
-        f"where {matcher.sql(text, EVENT_JSON_PATHS + _PARQUET_PATHS)}",
-        matcher.params,
+        f"select coalesce(list(rowid + 1 order by rowid), []) from _forget_rows where {where}",
+        matcher.used(where),
     ).fetchone()
     if dropped:
         tmp = _temp_path(path)
@@ -143,7 +142,7 @@ def _rewrite_parquet(con: duckdb.DuckDBPyConnection, path: Path, matcher: Matche
     return list(dropped), tmp if dropped else None
 
 
-def _rewrite_document(path: Path, matcher: Matcher) -> Rewrite:
+def _rewrite_document(path: Path, matcher: PersonMatcher) -> Rewrite:
     """A `{"batch": [...]}` body, an array of events, or one event: the person's items left out."""
     zipped = is_gzip(path)
     data = gzip.decompress(path.read_bytes()) if zipped else path.read_bytes()
@@ -179,15 +178,16 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _open_segment_matches(con: duckdb.DuckDBPyConnection, landing: Path, matcher: Matcher) -> int:
+def _open_segment_matches(con: duckdb.DuckDBPyConnection, landing: Path, matcher: PersonMatcher) -> int:
     waiting = 0
     for path in sorted(landing.glob("*/*/.collector-*.open")):
         try:
             _load_lines(con, path)
         except FileNotFoundError:
             continue  # sealed meanwhile: the sealed file is rewritten by the rerun
+        where = matcher.text_sql("raw")
         (found,) = con.execute(
-            f"select count(*) from _forget_lines where {matcher.sql('raw')}", matcher.params
+            f"select count(*) from _forget_lines where {where}", matcher.used(where)
         ).fetchone()
         waiting += found
     con.execute("drop table if exists _forget_lines")
@@ -197,7 +197,7 @@ def _open_segment_matches(con: duckdb.DuckDBPyConnection, landing: Path, matcher
 def rewrite_landing(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
-    matcher: Matcher,
+    matcher: PersonMatcher,
     journal: Callable[[Path, list[int]], None],
 ) -> LandingResult:
     """Rewrite every landing file holding the person's lines; the dropped lines by file.
@@ -208,14 +208,17 @@ def rewrite_landing(
     result = LandingResult()
     if not landing.is_dir():
         return result
+    by_format: dict[FileFormat, list[Path]] = {fmt: [] for fmt in FileFormat}
     for path in event_files([landing]):
-        fmt = sniff_format(path)
-        if fmt is FileFormat.PARQUET:
-            dropped, tmp = _rewrite_parquet(con, path, matcher)
-        elif fmt is FileFormat.JSON_DOCUMENT:
-            dropped, tmp = _rewrite_document(path, matcher)
-        else:
+        by_format[sniff_format(path)].append(path)
+    lines = set(_candidates(con, by_format[FileFormat.JSON_LINES], matcher))
+    for path in sorted({*lines, *by_format[FileFormat.PARQUET], *by_format[FileFormat.JSON_DOCUMENT]}):
+        if path in lines:
             dropped, tmp = _rewrite_json_lines(con, path, matcher)
+        elif path in by_format[FileFormat.PARQUET]:
+            dropped, tmp = _rewrite_parquet(con, path, matcher)
+        else:
+            dropped, tmp = _rewrite_document(path, matcher)
         if tmp is not None:
             journal(path, dropped)
             _durable_replace(tmp, path)

@@ -89,15 +89,6 @@ def raw_events_hashes_sql(salt: str) -> str:
     return "[" + ", ".join(hash_sql(salt, column) for column in RAW_EVENTS_IDENTIFIERS) + "]"
 
 
-def raw_text_hashes_sql(salt: str, raw: str = "raw") -> str:
-    """The identifier hashes of an event given as JSON text; an empty list for text that is not JSON."""
-    paths = "[" + ", ".join(f"'{p}'" for p in EVENT_JSON_PATHS) + "]"
-    return (
-        f"coalesce(list_transform(try(json_extract_string({raw}, {paths})), "
-        f"lambda v: {hash_sql(salt, 'v')}), [])"
-    )
-
-
 # Characters that continue an identifier: a mention must not have one right before or after it, so
 # "carol@example.com" is not found inside "xcarol@example.com", nor "u-42" inside "u-420".
 _ID_CHARS = "[^a-z0-9._%+@-]"

@@ -31,13 +31,16 @@ def _event(n: int, **fields: object) -> str:
 
 
 def _lines(first: int) -> list[str]:
-    """Carol's lines between other people's, so the lines after hers move up."""
+    """Carol's lines between other people's, so the lines after hers move up. Two name her only by an
+    id the identity graph links to her email: a rerun after the graph forgot her finds them by hash."""
     return [
         _event(first, userId="dave"),
         _event(first + 1, userId="u-carol", traits={"email": "Carol@Example.com"}, type="identify"),
         _event(first + 2, userId="erin"),
         _event(first + 3, anonymousId="x", properties={"note": "friend of carol@example.com"}),
-        _event(first + 4, userId="frank"),
+        _event(first + 4, anonymousId="anon-carol"),
+        _event(first + 5, userId="frank"),
+        _event(first + 6, userId="u-carol", type="identify"),
     ]
 
 
@@ -49,13 +52,24 @@ def _build(home: Path) -> None:
     (folder / "zipped.jsonl.gz").write_bytes(gzip.compress(("\n".join(_lines(40)) + "\n").encode()))
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         load_files(con, sorted(folder.iterdir()), DAY, NOW)
+        # What an identity build would say: Carol's three identifiers are one profile.
+        con.execute(
+            """
+            create table identity_graph as select * from (values
+                ('email', 'carol@example.com', 'p-carol'), ('user_id', 'u-carol', 'p-carol'),
+                ('anonymous_id', 'anon-carol', 'p-carol'), ('user_id', 'dave', 'p-dave')
+            ) v(id_type, id_value, profile_id)
+            """
+        )
+        con.execute("create table profiles as select distinct profile_id from identity_graph")
 
 
 def _state(home: Path) -> dict[str, object]:
     """Everything a forget changes, with paths relative to the home."""
-    files = {}
+    files, sizes = {}, {}
     for path in sorted((home / "landing").rglob("*.jsonl*")):
         data = path.read_bytes()
+        sizes[path.name] = len(data)
         files[path.name] = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(
@@ -76,13 +90,16 @@ def _state(home: Path) -> dict[str, object]:
             "count(destinations_completed_at) from deletion_requests"
         ).fetchone()
         (journal,) = con.execute("select count(*) from deletion_landing_lines").fetchone()
+        graph = con.execute("select * from identity_graph order by all").fetchall()
     return {
         "files": files,
+        "sizes": sizes,
         "rows": rows,
         "rejected": rejected,
         "loaded": loaded,
         "steps": steps,
         "journal": journal,
+        "graph": graph,
     }
 
 
@@ -102,12 +119,16 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def test_uninterrupted_forget_leaves_consistent_files_and_line_numbers(reference: dict[str, object]) -> None:
     files = reference["files"]
     assert all("carol" not in text.lower() for text in files.values())
+    assert reference["graph"] == [("user_id", "dave", "p-dave")]
+    kept = [f"m{n}" for first in (1, 10, 40) for n in (first, first + 2, first + 5)] + ["m30"]
+    assert sorted(m for m, _, _ in reference["rows"]) == sorted(kept)
     for message_id, source, line in reference["rows"]:
         assert json.loads(files[Path(source).name].splitlines()[line - 1])["messageId"] == message_id
-    # The broken line moved up by the two lines of hers before it, and its file's counts follow.
+    # The broken line moved up by the four lines of hers before it, and its file's counts follow.
     assert [(r[0], r[2]) for r in reference["rejected"]] == [("{broken", 4)]
     sizes = {Path(f).name: (size, loaded, rejected) for f, size, loaded, rejected in reference["loaded"]}
     assert sizes["exact.jsonl"][1:] == (4, 1) and sizes["fast.jsonl"][1:] == (3, 0)
+    assert {Path(f).name: size for f, size, _, _ in reference["loaded"]} == reference["sizes"]
     assert reference["steps"] == (1, 1, 1, 1) and reference["journal"] == 0
 
 
