@@ -95,7 +95,8 @@ _ID_CHARS = "[^a-z0-9._%+@-]"
 
 
 def mention_pattern(values: Iterable[str]) -> str | None:
-    """A regular expression (RE2 and Python) finding any of `values`, lower-cased, as a whole token."""
+    """A regular expression (RE2 and Python, used case-insensitively) finding any of `values` as a whole
+    token."""
     escaped = sorted({re.escape(normalise(v)) for v in values if normalise(v)}, key=len, reverse=True)
     if not escaped:
         return None
@@ -160,13 +161,15 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = 
         con.execute(
             f"""
             create or replace temp table _suppressed_rows as
-            select rowid as rid, source_file, line_number,
-                list_intersect({raw_events_hashes_sql(salt)}, $hashes)[1] as id_hash
-            from raw_events
-            where source_file in (
-                select source_file from loaded_files anti join suppression_checked_files using (source_file)
+            select rid, source_file, line_number, list_intersect(hashes, $hashes)[1] as id_hash
+            from (
+                select rowid as rid, source_file, line_number, {raw_events_hashes_sql(salt)} as hashes
+                from raw_events
+                where source_file in (
+                    select source_file from loaded_files anti join suppression_checked_files using (source_file)
+                )
             )
-                and list_has_any({raw_events_hashes_sql(salt)}, $hashes)
+            where list_has_any(hashes, $hashes)
             """,
             {"hashes": hashes},
         )
