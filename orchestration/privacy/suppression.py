@@ -154,6 +154,16 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = 
     hashes = suppressed_hashes(con)
     if not hashes:
         return 0
+    # Listed first: with the files as a subquery, DuckDB hashes every row before filtering on them.
+    files = [
+        f
+        for (f,) in con.execute(
+            "select source_file from loaded_files anti join suppression_checked_files using (source_file) "
+            "where events_rejected is not null"  # a fast load not settled yet is checked after settling
+        ).fetchall()
+    ]
+    if not files:
+        return 0
     salt = privacy_salt(con)
     params = {"hashes": hashes, "now": now or _now()}
     con.execute("begin transaction")
@@ -165,13 +175,11 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = 
             from (
                 select rowid as rid, source_file, line_number, {raw_events_hashes_sql(salt)} as hashes
                 from raw_events
-                where source_file in (
-                    select source_file from loaded_files anti join suppression_checked_files using (source_file)
-                )
+                where source_file in (select unnest($files))
             )
             where list_has_any(hashes, $hashes)
             """,
-            {"hashes": hashes},
+            {"hashes": hashes, "files": files},
         )
         con.execute(
             f"""
@@ -191,7 +199,7 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = 
             where loaded_files.source_file = s.source_file
             """
         )
-        mark_files_checked(con)
+        con.execute("insert or ignore into suppression_checked_files select unnest(?::varchar[])", [files])
         (moved,) = con.execute("select count(*) from _suppressed_rows").fetchone()
         con.execute("commit")
     except BaseException:
