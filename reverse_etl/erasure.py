@@ -14,9 +14,9 @@ on the share of removals (or an audience emptied by the forget) never blocks a f
 What `remove` means is each destination's: webhook and PostgreSQL delete the record, Meta removes the
 hashed email from the custom audience; HubSpot, Salesforce, Braze and Segment set the audience's
 membership property to false (the contact itself lives on in that tool, whose own deletion API the
-tool's owner must call). Files destinations write the whole audience each run, which no longer holds
-the person; after that run every earlier export file of the audience is rewritten without their rows,
-and their pending rows are settled.
+tool's owner must call). Files destinations write the whole audience each run: the person leaves the
+snapshot before the run (so its change set does not list them with their data), and after the run
+every earlier export file of the audience is rewritten without their rows and the pending rows settle.
 """
 
 from __future__ import annotations
@@ -109,7 +109,18 @@ def erase_pending(con: duckdb.DuckDBPyConnection, sync: SyncConfig, destination:
         if payload is not None
     ]
     if destination.bulk:
-        return len(gone)  # settled by `settle_bulk` after the run rewrote the whole audience
+        # Out of the snapshot now, so the run's change set does not carry them (with their payload) as a
+        # remove; the pending rows stay until `settle_bulk`, after the run wrote the whole audience.
+        con.execute(
+            f"""
+            delete from sync_snapshots where audience = $audience and destination = $destination
+                and record_key in (
+                    select record_key from {PENDING_TABLE} where audience = $audience and destination = $destination
+                )
+            """,
+            {"audience": sync.audience, "destination": destination.name},
+        )
+        return len(gone)
     sender = BatchSender(destination)
     acknowledged = len(gone)
     size = destination.batch_size

@@ -60,14 +60,15 @@ IDENTIFIER_COLUMNS = frozenset(
         "previous_id",
         "email",
         "phone",
-        "device_id",
-        "advertising_id",
         "id_value",
         "id_value_a",
         "id_value_b",
         "linked_by_id_value",
     }
 )
+# Identifiers of a device, not a person: a family tablet's id also names the rest of the family, so
+# they are never searched for. The person's rows that carry them go by profile, event or node instead.
+SHARED_TYPES = ("device_id", "advertising_id")
 EVENT_COLUMNS = frozenset({"event_id", "message_id", "first_event_id"})
 NODE_COLUMNS = frozenset({"node_id", "node_a", "node_b"})
 # Handled step by step (raw_events, rejected_events, loaded_files), or the destinations' state, which
@@ -142,7 +143,10 @@ def _person(
         [match.profile_id],
     ).fetchone()
     (values,) = con.execute(
-        "select coalesce(list(distinct id_value), []) from identity_graph where list_contains(?, profile_id)",
+        f"""
+        select coalesce(list(distinct id_value), []) from identity_graph
+        where list_contains(?, profile_id) and id_type not in ({", ".join(f"'{t}'" for t in SHARED_TYPES)})
+        """,
         [profiles],
     ).fetchone()
     return list(profiles), list(values)
@@ -174,14 +178,18 @@ def _open_request(
     counts: tuple[int, int],
 ) -> tuple[str, bool]:
     """The unfinished request for this identifier, or a new one; its hashes stored either way."""
+    # Any identifier of the person finds their unfinished request, not only the one first typed.
     found = con.execute(
         """
         select request_id from deletion_requests
-        where identifier_hash = ? and (warehouse_completed_at is null or landing_completed_at is null
-            or destinations_completed_at is null)
+        where (identifier_hash = $typed or request_id in (
+                select request_id from deletion_request_identifiers where id_hash = $typed
+            ))
+            and (warehouse_completed_at is null or landing_completed_at is null
+                or destinations_completed_at is null)
         order by requested_at desc limit 1
         """,
-        [typed_hash],
+        {"typed": typed_hash},
     ).fetchone()
     resumed = found is not None
     request_id = found[0] if found else uuid.uuid4().hex
@@ -248,15 +256,15 @@ def _delete_warehouse(con: duckdb.DuckDBPyConnection, matcher: PersonMatcher) ->
         """,
         matcher,
     )
-    node_tables = [
-        key
-        for key, cols in columns.items()
-        if "node_id" in cols and "id_value" in cols and key[1] not in PRIVACY_TABLES
+    # Identity nodes: the person's identifiers, and every node (a device's too) assigned to their profile.
+    node_queries = [
+        f"select node_id from {_quote(s)}.{_quote(t)} where {matcher.value_sql(column)}"
+        for (s, t), cols in sorted(columns.items())
+        if "node_id" in cols and t not in PRIVACY_TABLES
+        for column in ("id_value", "profile_id")
+        if column in cols
     ]
-    node_union = " union ".join(
-        f"select node_id from {_quote(s)}.{_quote(t)} where {matcher.value_sql('id_value')}"
-        for s, t in node_tables
-    )
+    node_union = " union ".join(node_queries)
     _run(
         con,
         "create or replace temp table _forget_nodes as "

@@ -180,3 +180,89 @@ def test_forgetting_twice_changes_nothing_more(tmp_path: Path, reference: dict[s
     assert {k: v for k, v in state.items() if k != "steps"} == {
         k: v for k, v in reference.items() if k != "steps"
     }
+
+
+def test_parquet_files_and_batch_documents_are_rewritten_without_her(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = home / "landing" / DAY.isoformat() / "export"
+    folder.mkdir(parents=True)
+    events = [json.loads(line) for line in _lines(1)]
+    (folder / "batch.json").write_text(json.dumps({"batch": events, "sentAt": "2026-03-01T10:00:00Z"}))
+    (folder / "zipped.json.gz").write_bytes(gzip.compress(json.dumps(events).encode()))
+    with duckdb.connect() as scratch:
+        scratch.execute(
+            "copy (select * from (values ('p1', 'track', 'Viewed', 'dave', null::varchar, "
+            "'2026-03-01T10:00:00Z'), ('p2', 'track', 'Viewed', 'U-Carol', null, '2026-03-01T10:00:00Z'), "
+            "('p3', 'track', 'Viewed', null, 'anon-carol', '2026-03-01T10:00:00Z')) "
+            "v(message_id, type, event, user_id, anonymous_id, timestamp)) to "
+            f"'{folder / 'rows.parquet'}' (format parquet)"
+        )
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        load_files(con, sorted(folder.iterdir()), DAY, NOW)
+        (loaded,) = con.execute("select count(*) from raw_events").fetchone()
+        con.execute(
+            "create table identity_graph as select * from (values ('email', 'carol@example.com', 'p-carol'), "
+            "('user_id', 'u-carol', 'p-carol'), ('anonymous_id', 'anon-carol', 'p-carol')) v(id_type, id_value, profile_id)"
+        )
+        con.execute("create table profiles as select distinct profile_id from identity_graph")
+        report = forget(con, home, PERSON)
+        kept = sorted(m for (m,) in con.execute("select message_id from raw_events").fetchall())
+    batch = json.loads((folder / "batch.json").read_text())
+    assert [e["messageId"] for e in batch["batch"]] == ["m1", "m3", "m6"] and batch["sentAt"]
+    assert [
+        e["messageId"] for e in json.loads(gzip.decompress((folder / "zipped.json.gz").read_bytes()))
+    ] == [
+        "m1",
+        "m3",
+        "m6",
+    ]
+    with duckdb.connect() as scratch:
+        rows = scratch.execute(f"select message_id from '{folder / 'rows.parquet'}' order by 1").fetchall()
+    assert rows == [("p1",)]
+    assert report.landing_files == 3 and report.landing_lines == 4 + 4 + 2
+    # The loader saw the batch and the array as one document each, with messageIds repeated: only
+    # the first copies loaded; hers are gone from the warehouse too.
+    assert loaded > len(kept) and "m2" not in kept and "p2" not in kept and "p3" not in kept
+
+
+def test_lines_a_live_collector_still_holds_wait_for_a_rerun(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _build(home)
+    segment = home / "landing" / DAY.isoformat() / "web" / ".collector-20260301T100000-1-1.jsonl.open"
+    segment.write_text(_event(90, userId="dave") + "\n" + _event(91, userId="u-carol") + "\n")
+    first = _forget(home)
+    assert first.landing_waiting == 1 and first.steps["landing"] is None
+    segment.rename(segment.with_name("collector-20260301T100000-1-1.jsonl"))  # the collector seals it
+    second = _forget(home)
+    sealed = (segment.parent / "collector-20260301T100000-1-1.jsonl").read_text()
+    assert second.resumed and second.landing_lines == 1 and second.steps["landing"] is not None
+    assert "u-carol" not in sealed and "dave" in sealed
+
+
+def test_a_shared_tablet_keeps_the_rest_of_the_family(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = home / "landing" / DAY.isoformat() / "web"
+    folder.mkdir(parents=True)
+    tablet = {"device": {"id": "family-tablet-0042"}}
+    lines = [
+        _event(1, userId="u-carol", context=tablet),
+        _event(2, userId="dave", context=tablet),
+        _event(3, anonymousId="anon-dave", context=tablet),
+    ]
+    (folder / "events.jsonl").write_text("\n".join(lines) + "\n")
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        load_files(con, [folder / "events.jsonl"], DAY, NOW)
+        # The build gave the tablet to Carol (first seen), as identity rules do for a shared device.
+        con.execute(
+            "create table identity_graph as select * from (values ('user_id', 'u-carol', 'p-carol'), "
+            "('device_id', 'family-tablet-0042', 'p-carol'), ('user_id', 'dave', 'p-dave'), "
+            "('anonymous_id', 'anon-dave', 'p-dave')) v(id_type, id_value, profile_id)"
+        )
+        con.execute("create table profiles as select distinct profile_id from identity_graph")
+        forget(con, home, "u-carol", suppress_future=True)
+        kept = sorted(m for (m,) in con.execute("select message_id from raw_events").fetchall())
+        graph = con.execute("select id_value from identity_graph order by 1").fetchall()
+        (suppressed,) = con.execute("select count(*) from suppressed_identifiers").fetchone()
+    assert kept == ["m2", "m3"] and graph == [("anon-dave",), ("dave",)]
+    assert (folder / "events.jsonl").read_text().count("family-tablet-0042") == 2
+    assert suppressed == 2  # her user id and her profile id; not the tablet
