@@ -104,7 +104,7 @@ def erase_pending(con: duckdb.DuckDBPyConnection, sync: SyncConfig, destination:
     if gone:
         _settle(con, sync, destination.name, gone)
     records = [
-        Record(key, orjson.loads(payload), digest, entered, None, seq)
+        Record(key=key, payload=orjson.loads(payload), payload_hash=digest, entered_at=entered, seq=seq)
         for seq, (key, payload, digest, entered) in enumerate(rows, 1)
         if payload is not None
     ]

@@ -26,6 +26,7 @@ forgetting twice) finishes what is left and changes nothing else. Nothing here l
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,6 +327,11 @@ def _delete_rows(con: duckdb.DuckDBPyConnection, table: str, selected: str, coun
     return int(count)
 
 
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def _renumber(con: duckdb.DuckDBPyConnection, request_id: str, landing: Path) -> None:
     """Shift the line numbers of rows after dropped lines, and record the files' new sizes."""
     con.execute(
@@ -353,6 +359,18 @@ def _renumber(con: duckdb.DuckDBPyConnection, request_id: str, landing: Path) ->
         "as size) s where loaded_files.source_file = s.f",
         [files, sizes],
     )
+    # Where landing identifies files by content, the rewritten file's content is what it now holds.
+    (by_content,) = con.execute(
+        "select count(*) from information_schema.columns where table_name = 'loaded_files' "
+        "and column_name = 'content_hash'"
+    ).fetchone()
+    if by_content and files:
+        digests = [_sha256(Path(f)) if Path(f).exists() else None for f in files]
+        con.execute(
+            "update loaded_files set content_hash = s.digest from (select unnest(?::varchar[]) as f, "
+            "unnest(?::varchar[]) as digest) s where loaded_files.source_file = s.f",
+            [files, digests],
+        )
     con.execute("delete from deletion_landing_lines where request_id = ?", [request_id])
     con.execute("drop table if exists _forget_journal")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -266,3 +267,14 @@ def test_a_shared_tablet_keeps_the_rest_of_the_family(tmp_path: Path) -> None:
     assert kept == ["m2", "m3"] and graph == [("anon-dave",), ("dave",)]
     assert (folder / "events.jsonl").read_text().count("family-tablet-0042") == 2
     assert suppressed == 2  # her user id and her profile id; not the tablet
+
+
+def test_a_landing_that_identifies_files_by_content_gets_the_new_content_hash(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _build(home)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("alter table loaded_files add column content_hash varchar")
+        con.execute("update loaded_files set content_hash = 'before'")
+        forget(con, home, PERSON)
+        hashes = dict(con.execute("select source_file, content_hash from loaded_files").fetchall())
+    assert hashes == {f: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in hashes}
