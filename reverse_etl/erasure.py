@@ -42,7 +42,7 @@ PENDING_TABLE = "deletion_pending_removals"
 
 def _has_pending_table(con: duckdb.DuckDBPyConnection) -> bool:
     (found,) = con.execute(
-        "select count(*) from information_schema.tables where table_name = ? and table_schema = 'main'",
+        "select count(*) from duckdb_tables() where table_name = ? and schema_name = 'main'",
         [PENDING_TABLE],
     ).fetchone()
     return bool(found)

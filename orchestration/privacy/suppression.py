@@ -146,8 +146,9 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = 
     Keeps `loaded_files` counts equal to what each file put where. Costs nothing while the list is
     empty; otherwise one pass over the rows of files not checked yet.
     """
+    # duckdb_tables(), not information_schema: this runs on every load (~1 ms rather than ~7 ms).
     (listed,) = con.execute(
-        "select count(*) from information_schema.tables where table_name = 'suppressed_identifiers'"
+        "select count(*) from duckdb_tables() where table_name = 'suppressed_identifiers' and schema_name = 'main'"
     ).fetchone()
     if not listed:
         return 0  # never used: leave the warehouse as it is
