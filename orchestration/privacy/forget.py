@@ -2,14 +2,14 @@
 
 The identifier is resolved to the whole profile the way `cdp profile` does (explorer), including the
 profiles merged into it, and every identifier of the person is hashed (`suppression.identifier_hash`).
-From then on everything works from the hashes, never the values, so the request can be stored and
-resumed after the warehouse has forgotten the values:
+Only the hashes are stored, never the values, so a request interrupted after the warehouse forgot the
+values resumes from them (`matching.PersonMatcher` compares values while it knows them, else hashes):
 
 1. request: a `deletion_requests` row, the person's hashes and the destination rows to remove
    (`deletion_pending_removals`: snapshot rows whose key or a payload value is theirs), one transaction;
    with `--suppress` the hashes join the suppression list first, so nothing new comes in meanwhile.
-2. warehouse, one transaction: their events (an identifier field hashes to theirs, or the last build
-   attributed the event to their profile) leave `raw_events`; rejected lines that carry or mention
+2. warehouse, one transaction: their events (an identifier field is theirs, one of their values is
+   mentioned, or the last build attributed the event to their profile) leave `raw_events`; rejected lines that carry or mention
    them leave `rejected_events`; every other table is found by its columns (`profile_id` or
    `*_profile_id`, identifier columns such as `id_value`, `user_id`, `email`, event and identity-node
    ids) and loses the matching rows, so a model added later is covered without a list to update.
@@ -41,6 +41,7 @@ from orchestration.privacy.matching import PersonMatcher
 from orchestration.privacy.requests import PRIVACY_TABLES, close_completed, ensure_request_tables
 from orchestration.privacy.suppression import (
     RAW_EVENTS_IDENTIFIERS,
+    apply_suppression,
     ensure_privacy_tables,
     identifier_hash,
     mark_files_checked,
@@ -52,7 +53,7 @@ from orchestration.privacy.suppression import (
 )
 from reverse_etl.state import ensure_state_tables
 
-# Columns whose values are identifiers or profile ids (matched by hash), events, or identity nodes.
+# Columns whose values are identifiers or profile ids, events, or identity nodes.
 IDENTIFIER_COLUMNS = frozenset(
     {
         "profile_id",
@@ -426,6 +427,9 @@ def forget(
 
     request_id, resumed, matcher = _in_transaction(con, open_request)
     report = ForgetReport(request_id, resumed, len(profiles), len(values))
+    # A load interrupted before its suppression check is checked now (for those suppressed before this
+    # request), since the warehouse step marks every loaded file as checked.
+    apply_suppression(con)
     if suppress_future:
         report.suppressed = _in_transaction(con, lambda: suppress(con, matcher.hashes, request_id))
         write_suppression_file(con, home)
