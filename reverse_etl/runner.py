@@ -9,6 +9,7 @@ import duckdb
 from reverse_etl.audiences import known_audiences
 from reverse_etl.config import ConfigError, DestinationsFile, SyncConfig, build_destination, load_destinations
 from reverse_etl.engine import SyncResult, run_sync
+from reverse_etl.erasure import erase_pending, settle_bulk
 
 
 def sync_one(
@@ -28,7 +29,9 @@ def sync_one(
         raise ConfigError(f"destination {sync.destination!r} is not defined in destinations.yml")
     destination = build_destination(sync.destination, config.destinations[sync.destination])
     try:
-        return run_sync(
+        if not dry_run:
+            erase_pending(con, sync, destination)  # people forgotten since the last sync (cdp forget)
+        result = run_sync(
             con,
             sync,
             destination,
@@ -37,5 +40,8 @@ def sync_one(
             force=force,
             known=known_audiences(con, manifest_path),
         )
+        if not dry_run and not result.stopped:
+            settle_bulk(con, sync, destination)
+        return result
     finally:
         destination.close()

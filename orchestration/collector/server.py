@@ -27,6 +27,7 @@ import orjson
 
 from orchestration.collector.protocol import MAX_BATCH_BYTES, RequestError, accept
 from orchestration.collector.spool import LandingSpool
+from orchestration.privacy.suppression import SuppressionList
 
 log = logging.getLogger("cdp.collector")
 _OK = orjson.dumps({"success": True})
@@ -194,6 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
                 content_encoding=self.headers.get("Content-Encoding"),
                 authorization=self.headers.get("Authorization"),
                 write_keys=self.server.write_keys,
+                suppressed=self.server.suppression.matches,
             )
         except RequestError as error:
             self._error(error.status, error.message)
@@ -281,6 +283,7 @@ class _CollectorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    suppression: SuppressionList
 
     def __init__(
         self,
@@ -379,6 +382,8 @@ class Collector:
             read_timeout=read_timeout,
             max_connections=max_connections,
         )
+        # CDP_HOME/suppressed_identifiers.json, kept by `cdp forget --suppress` (the landing zone's parent).
+        self.httpd.suppression = SuppressionList.in_home(landing.parent)
         self._thread: threading.Thread | None = None
 
     @property

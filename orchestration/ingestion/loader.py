@@ -39,6 +39,7 @@ from orchestration.ingestion.validation import (
     fields_from_raw,
     staging_select,
 )
+from orchestration.privacy.suppression import apply_suppression
 
 __all__ = ["LoadResult", "load_files"]
 
@@ -569,6 +570,7 @@ def load_files(
     ensure_ingestion_tables(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     _settle_fast_loads(con, now)  # a previous load killed between its two transactions
+    apply_suppression(con, now)  # ... or between its last transaction and the suppression check
     done = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
     todo = list(dict.fromkeys(str(f) for f in files if str(f) not in done))
     if not todo:
@@ -590,4 +592,5 @@ def load_files(
         for table in ("_incoming", "_starts", "_duplicates", "_file_sources"):
             con.execute(f"drop table if exists {table}")
         con.execute(f"set TimeZone = '{previous_timezone}'")
+    apply_suppression(con, now)  # events of people on the suppression list (cdp forget --suppress)
     return _totals(con, todo)

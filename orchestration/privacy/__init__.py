@@ -1,0 +1,1 @@
+"""Privacy: forgetting a person (`cdp forget`) and suppressing their future events."""
