@@ -291,6 +291,8 @@ _RETRY_SETTLE = (
     set reason = v.reason
     from _verdicts v
     where v.reason is not null and rejected_events.reason <> v.reason
+        -- "first seen in" and "already loaded from" name the same first copy: no churn
+        and not (starts_with(v.reason, 'duplicate messageId') and starts_with(rejected_events.reason, 'duplicate messageId'))
         and rejected_events.source_file = v.source_file and rejected_events.line_number = v.line_number
     """,
     """
