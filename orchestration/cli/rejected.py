@@ -146,9 +146,8 @@ def _retry(file: str | None, as_json: bool) -> None:
                 {"f": file},
             ).fetchone()
             if match[1] != 1:
-                typer.echo(
-                    f"--file {file} names {match[1]} files with rejected records; give the path.", err=True
-                )
+                found = "no file" if match[1] == 0 else f"{match[1]} files (give the whole path)"
+                typer.echo(f"--file {file}: {found} with rejected records", err=True)
                 raise typer.Exit(1)
             file = match[0]
         result = retry_rejected(con, file=file)
