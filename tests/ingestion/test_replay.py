@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from orchestration.cli import app
 from orchestration.ingestion.landing import event_files
 from orchestration.ingestion.loader import load_files
-from orchestration.ingestion.replay import reload_files, retry_rejected
+from orchestration.ingestion.replay import LandedTargetError, landed_targets, reload_files, retry_rejected
 from tests.conftest import cdp_home
 from tests.ingestion.conftest import DAY, event, line, write_lines
 
@@ -240,3 +240,23 @@ def test_cdp_ingest_reload_and_cdp_rejected_retry(tmp_path: Path) -> None:
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert_every_record_once(con, 10)
         assert con.execute("select count(*) from raw_events").fetchone() == (8,)
+
+
+def test_reload_targets_a_copy_through_the_file_loaded_and_loads_files_never_loaded(
+    landing: Path, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    content = [line(event(f"d{n}")) for n in range(3)]
+    first = write_lines(landing / "first.jsonl", content)
+    copy = write_lines(landing / "copy.jsonl", content)
+    load_files(warehouse, [first, copy], DAY)
+    late = write_lines(landing / "late.jsonl", [line(event("late-1")), b"{bad"])
+    root = landing.parent.parent
+    targets = landed_targets(warehouse, root, [str(copy), str(late)])
+    assert targets == {DAY: [first, late]}
+    result = reload_files(warehouse, targets[DAY], DAY)
+    assert (result.loaded, result.rejected_after) == (1, 1)
+    assert_every_record_once(warehouse, 5)
+    with pytest.raises(LandedTargetError, match="never landed"):
+        landed_targets(
+            warehouse, root, [str(write_lines(root.parent / "elsewhere.jsonl", [line(event("x"))]))]
+        )
