@@ -93,11 +93,18 @@ MOSTLY_REJECTED = 0.5
 
 
 def _warn_mostly_rejected(files: list[Path], since: dt.datetime) -> None:
-    from orchestration.cli.rejected import warehouse_connection
+    import duckdb
+
+    from orchestration.settings import warehouse_path
 
     if not files:
         return
-    with warehouse_connection(read_only=True) as con:
+    try:
+        con = duckdb.connect(str(warehouse_path()), read_only=True)
+    except duckdb.Error as error:  # the load is done; only the check is lost
+        console.print(f"could not check rejected records: {str(error).splitlines()[0]}", highlight=False)
+        return
+    with con:
         rows = con.execute(
             """
             select l.source_file, l.events_rejected, l.events_loaded + l.events_rejected,

@@ -590,6 +590,9 @@ def load_files(
 ) -> LoadResult:
     """Load the files not loaded before: good events to `raw_events`, the rest to `rejected_events`.
 
+    A file is loaded once by path, and its content once whatever the path: a file with the content of
+    one loaded before is recorded in `loaded_files` as `duplicate_of` it, and not read.
+
     A duplicate (a `messageId` already in `raw_events`, or seen earlier in this load) is rejected with
     the place the first copy came from. `now` (naive UTC) is the load time: `loaded_at`, and the line
     past which a timestamp counts as far in the future.
