@@ -36,23 +36,114 @@ def generate(
 
 
 @app.command()
-def ingest(paths: list[Path] = typer.Argument(..., help="Event files or folders.")) -> None:
-    """Copy files into the landing zone and load them into the warehouse."""
-    from orchestration.ingestion.landing import land_files
+def ingest(
+    paths: list[Path] = typer.Argument(None, help="Event files or folders."),
+    reload: list[str] = typer.Option(
+        [],
+        "--reload",
+        help="A landed day (YYYY-MM-DD) or file to load again after a loader fix (repeatable).",
+    ),
+) -> None:
+    """Copy files into the landing zone and load them into the warehouse; `--reload` loads landed ones again."""
+    from orchestration.ingestion.landing import NotEventData, land
     from orchestration.runner import load_days, materialization_metadata
     from orchestration.settings import landing_dir
 
+    if bool(paths) == bool(reload):
+        typer.echo("give event files or folders to ingest, or --reload DAY|FILE (not both)", err=True)
+        raise typer.Exit(2)
+    if reload:
+        _reload(reload)
+        return
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     try:
-        landed = land_files(paths, landing_dir())
-    except FileNotFoundError as error:
-        console.print(f"[red]{error}[/red]")
+        landed = land(paths, landing_dir())
+    except (FileNotFoundError, NotEventData) as error:
+        typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
-    result = load_days(sorted(landed))
+    result = load_days(sorted(landed.by_day))
     meta = materialization_metadata(result).get("raw_events", {})
     console.print(
-        f"landed {sum(len(v) for v in landed.values())} files over {len(landed)} days; "
-        f"loaded {meta.get('events_loaded', 0)} events, rejected {meta.get('events_rejected', 0)}"
+        f"landed {len(landed.files)} files over {len(landed.by_day)} days "
+        f"({landed.copied} copied, {landed.already_landed} already landed); "
+        f"loaded {meta.get('events_loaded', 0)} events, rejected {meta.get('events_rejected', 0)}",
+        highlight=False,
+        soft_wrap=True,
     )
+    if landed.renamed:
+        console.print(
+            f"{len(landed.renamed)} files had the name of another landed file and landed under their content "
+            f"hash, e.g. {landed.renamed[0].name}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if landed.skipped:
+        shown = ", ".join(str(p) for p in landed.skipped[:3])
+        more = f" and {len(landed.skipped) - 3} more" if len(landed.skipped) > 3 else ""
+        console.print(
+            f"[yellow]skipped {len(landed.skipped)} files that hold no event data: {shown}{more}[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _warn_mostly_rejected(landed.files, started)
+
+
+# A file with more rejected records than this share is worth a look.
+MOSTLY_REJECTED = 0.5
+
+
+def _warn_mostly_rejected(files: list[Path], since: dt.datetime) -> None:
+    import duckdb
+
+    from orchestration.settings import warehouse_path
+
+    if not files:
+        return
+    try:
+        con = duckdb.connect(str(warehouse_path()), read_only=True)
+    except duckdb.Error as error:  # the load is done; only the check is lost
+        console.print(f"could not check rejected records: {str(error).splitlines()[0]}", highlight=False)
+        return
+    with con:
+        rows = con.execute(
+            """
+            select l.source_file, l.events_rejected, l.events_loaded + l.events_rejected,
+                (select mode(reason) from rejected_events r where r.source_file = l.source_file)
+            from loaded_files l
+            where l.source_file in (select unnest($files)) and l.loaded_at >= $since
+                and l.events_rejected > $share * (l.events_loaded + l.events_rejected)
+            order by 1
+            """,
+            {"files": [str(f) for f in files], "since": since, "share": MOSTLY_REJECTED},
+        ).fetchall()
+    for source_file, rejected, total, reason in rows:
+        console.print(
+            f"[yellow]warning: {source_file}: {rejected} of {total} records rejected "
+            f"(e.g. {reason}); see `cdp rejected --file {source_file}`[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _reload(targets: list[str]) -> None:
+    from orchestration.cli.rejected import warehouse_connection
+    from orchestration.ingestion.replay import LandedTargetError, landed_targets, reload_files
+    from orchestration.settings import landing_dir
+
+    with warehouse_connection(read_only=False) as con:
+        try:
+            by_day = landed_targets(con, landing_dir(), targets)
+        except LandedTargetError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from error
+        for day, files in sorted(by_day.items()):
+            result = reload_files(con, files, day)
+            console.print(
+                f"reloaded {result.files} files of {day}: {result.loaded} events newly loaded; "
+                f"rejected {result.rejected_after} (was {result.rejected_before})",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @app.command()

@@ -13,14 +13,16 @@ DuckDB reads, parses and validates the files; Python only lists files and picks 
   cannot read at all (a truncated gzip, invalid UTF-8) has its readable part decoded in bulk in Python
   (`formats.salvage`) and the damage recorded.
 
-Each transaction also writes the files it covers to `loaded_files`, so loading a file twice adds
-nothing, and a load killed half-way is rerun from the first file not committed.
+Each transaction also writes the files it covers to `loaded_files`, with their content hash, so
+loading a file twice adds nothing (nor does the same content under another name), and a load killed
+half-way is rerun from the first file not committed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from orchestration.ingestion.formats import FileFormat, salvage, sniff_format
+from orchestration.ingestion.landing import content_hash
 from orchestration.ingestion.layouts import source_of
 from orchestration.ingestion.schema import ensure_ingestion_tables
 from orchestration.ingestion.validation import (
@@ -109,7 +112,9 @@ _PARQUET_RENAMES = {
 _JSON_COLUMNS = ("properties", "traits", "context")
 
 
-def _raw_events_insert(accepted_sql: str, source_sql: str | None = None) -> str:
+def _raw_events_insert(
+    accepted_sql: str, source_sql: str | None = None, event_date_sql: str = "$partition_date"
+) -> str:
     """INSERT into `raw_events` from validated records (staging column names).
 
     Each file's source is joined from `_file_sources` unless `source_sql` gives it without a join.
@@ -141,7 +146,7 @@ select
     traits,
     context,
     {source_sql or "f.source"} as source,
-    $partition_date as event_date,
+    {event_date_sql} as event_date,
     corrected > $now + interval '{FUTURE_TOLERANCE}' as is_future_timestamp,
     source_file,
     line_number,
@@ -240,12 +245,14 @@ join raw_events r on r.rowid = d.rid
 
 # Committed with the rows; `events_rejected` stays null until the file's duplicates are settled.
 _FAST_LOADED_FILES = """
-insert into loaded_files (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at)
+insert into loaded_files
+    (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at, content_hash)
 select
     f.source_file, $partition_date, f.size_bytes,
     (select count(*) from raw_events r where r.loaded_at = $now and r.source_file = f.source_file),
     null,
-    $now
+    $now,
+    f.content_hash
 from _file_sources f
 """
 
@@ -304,9 +311,9 @@ _EXACT_INSERT = _raw_events_insert(
     """
 )
 
-_EXACT_REJECTED = """
-insert into rejected_events (raw, reason, source_file, line_number, rejected_at)
-select replace(raw, chr(64976), chr(65533)), reason, source_file, line_number, $now
+# Every staged record that is not accepted, with its reason.
+_REJECTIONS = """
+select replace(raw, chr(64976), chr(65533)) as raw, reason, source_file, line_number
 from _staged where reason is not null
 union all
 select
@@ -316,19 +323,25 @@ select
         else 'duplicate messageId: first seen in ' || f.source_file || ' line ' || f.line_number
     end,
     s.source_file,
-    s.line_number,
-    $now
+    s.line_number
 from _duplicates d
 join _staged s on s.rid = d.rid
 left join _staged f on f.rid = d.first_rid
 """
 
+_EXACT_REJECTED = f"""
+insert into rejected_events (raw, reason, source_file, line_number, rejected_at)
+select raw, reason, source_file, line_number, $now from ({_REJECTIONS})
+"""
+
 _EXACT_LOADED_FILES = """
-insert into loaded_files (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at)
+insert into loaded_files
+    (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at, content_hash)
 select f.source_file, $partition_date, f.size_bytes,
     count(*) filter (where i.reason is null and not i.blank and d.rid is null),
     count(*) filter (where i.reason is not null or d.rid is not null),
-    $now
+    $now,
+    f.content_hash
 from _file_sources f
 left join _incoming i using (source_file)
 left join _duplicates d on d.rid = i.rowid
@@ -353,14 +366,16 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str], hashes: dict[str, str]) -> None:
     con.execute(
         "create or replace temp table _file_sources as "
-        "select unnest($files) as source_file, unnest($sources) as source, unnest($sizes) as size_bytes",
+        "select unnest($files) as source_file, unnest($sources) as source, unnest($sizes) as size_bytes, "
+        "unnest($hashes) as content_hash",
         {
             "files": files,
             "sources": [source_of(Path(f)) for f in files],
             "sizes": [Path(f).stat().st_size for f in files],
+            "hashes": [hashes[f] for f in files],
         },
     )
 
@@ -382,12 +397,12 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
 
     Duplicates do not: they are settled right after, in a second transaction (`_settle_fast_loads`).
     """
-    _set_file_sources(con, files)
+    _set_file_sources(con, files, params["hashes"])
     insert, sources = _fast_insert(files)
     con.execute("begin transaction")
     try:
-        con.execute(insert, {**params, **sources, "files": files})
-        con.execute(_FAST_LOADED_FILES, params)
+        con.execute(insert, {**_sql_params(params), **sources, "files": files})
+        con.execute(_FAST_LOADED_FILES, _sql_params(params))
         con.execute("commit")
     except _UNREADABLE:
         con.execute("rollback")
@@ -531,11 +546,18 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
             _quarantine_file(con, file, f"not a readable Parquet file: {_first_line(error)}", None, None)
 
 
-def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list[str]], params: dict) -> None:
+def _sql_params(params: dict) -> dict:
+    return {"now": params["now"], "partition_date": params["partition_date"]}
+
+
+def _stage_exact(
+    con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list[str]], hashes: dict[str, str]
+) -> list[str]:
+    """Every record of the files staged in `_incoming` (seen through `_staged`), with its reason if bad."""
     files = [f for group in by_format.values() for f in group]
     if not files:
-        return
-    _set_file_sources(con, files)
+        return files
+    _set_file_sources(con, files, hashes)
     con.execute(f"create or replace temp table _incoming ({STAGE_COLUMNS})")
     # Staging reads files outside the transaction: a file that fails to read costs a retry, not the load.
     _stage_json_lines(con, by_format.get(FileFormat.JSON_LINES, []))
@@ -543,12 +565,18 @@ def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list
     _stage_parquet(con, by_format.get(FileFormat.PARQUET, []))
     con.execute(_STARTS)
     con.execute(_STAGED_VIEW)
+    return files
+
+
+def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list[str]], params: dict) -> None:
+    if not _stage_exact(con, by_format, params["hashes"]):
+        return
     con.execute("begin transaction")
     try:
         con.execute(_DUPLICATES)
-        con.execute(_EXACT_INSERT, params)
+        con.execute(_EXACT_INSERT, _sql_params(params))
         con.execute(_EXACT_REJECTED, {"now": params["now"]})
-        con.execute(_EXACT_LOADED_FILES, params)
+        con.execute(_EXACT_LOADED_FILES, _sql_params(params))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -563,6 +591,9 @@ def load_files(
 ) -> LoadResult:
     """Load the files not loaded before: good events to `raw_events`, the rest to `rejected_events`.
 
+    A file is loaded once by path, and its content once whatever the path: a file with the content of
+    one loaded before is recorded in `loaded_files` as `duplicate_of` it, and not read.
+
     A duplicate (a `messageId` already in `raw_events`, or seen earlier in this load) is rejected with
     the place the first copy came from. `now` (naive UTC) is the load time: `loaded_at`, and the line
     past which a timestamp counts as far in the future.
@@ -572,25 +603,91 @@ def load_files(
     _settle_fast_loads(con, now)  # a previous load killed between its two transactions
     apply_suppression(con, now)  # ... or between its last transaction and the suppression check
     done = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
-    todo = list(dict.fromkeys(str(f) for f in files if str(f) not in done))
-    if not todo:
+    new = list(dict.fromkeys(str(f) for f in files if str(f) not in done))
+    if not new:
         return LoadResult(files=0, accepted=0, rejected=0)
-    params = {"now": now, "partition_date": partition_date}
+    hashes = {file: content_hash(Path(file)) for file in new}
+    todo, same_content = _distinct_content(con, new, hashes)
+    params = {"now": now, "partition_date": partition_date, "hashes": hashes}
     by_format: dict[FileFormat, list[str]] = {fmt: [] for fmt in FileFormat}
     for file in todo:
         by_format[sniff_format(Path(file))].append(file)
-    (previous_timezone,) = con.execute("select current_setting('TimeZone')").fetchone()
-    con.execute("set TimeZone = 'UTC'")  # timestamps without an offset are UTC, whatever the machine says
-    try:
-        lines = by_format.pop(FileFormat.JSON_LINES)
-        if lines and not _load_fast(con, lines, params):
-            refused = [file for file in lines if len(lines) == 1 or not _load_fast(con, [file], params)]
-            by_format[FileFormat.JSON_LINES] = refused
-        _load_exact(con, by_format, params)
-    finally:
-        con.execute("drop view if exists _staged")
-        for table in ("_incoming", "_starts", "_duplicates", "_file_sources"):
-            con.execute(f"drop table if exists {table}")
-        con.execute(f"set TimeZone = '{previous_timezone}'")
+    with _utc(con):
+        try:
+            lines = by_format.pop(FileFormat.JSON_LINES)
+            if lines and not _load_fast(con, lines, params):
+                refused = [file for file in lines if len(lines) == 1 or not _load_fast(con, [file], params)]
+                by_format[FileFormat.JSON_LINES] = refused
+            _load_exact(con, by_format, params)
+        finally:
+            _drop_staging(con)
     apply_suppression(con, now)  # events of people on the suppression list (cdp forget --suppress)
+    # Recorded after the loads, so a kill before then leaves the first copy to be loaded next time.
+    _record_same_content(con, same_content, hashes, partition_date, now)
     return _totals(con, todo)
+
+
+@contextlib.contextmanager
+def _utc(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Timestamps without an offset are UTC, whatever the machine says."""
+    (previous_timezone,) = con.execute("select current_setting('TimeZone')").fetchone()
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        yield
+    finally:
+        con.execute(f"set TimeZone = '{previous_timezone}'")
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("drop view if exists _staged")
+    for table in ("_incoming", "_starts", "_duplicates", "_file_sources"):
+        con.execute(f"drop table if exists {table}")
+
+
+def _distinct_content(
+    con: duckdb.DuckDBPyConnection, files: list[str], hashes: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The files whose content is new, and the others with the file their content was loaded from."""
+    loaded = dict(
+        con.execute(
+            "select content_hash, min(source_file) from loaded_files "
+            "where duplicate_of is null and content_hash in (select unnest($hashes)) group by all",
+            {"hashes": sorted(set(hashes.values()))},
+        ).fetchall()
+    )
+    todo: list[str] = []
+    same_content: dict[str, str] = {}
+    for file in files:  # files, not rows
+        first = loaded.setdefault(hashes[file], file)
+        if first == file:
+            todo.append(file)
+        else:
+            same_content[file] = first
+    return todo, same_content
+
+
+def _record_same_content(
+    con: duckdb.DuckDBPyConnection,
+    same_content: dict[str, str],
+    hashes: dict[str, str],
+    partition_date: dt.date,
+    now: dt.datetime,
+) -> None:
+    if not same_content:
+        return
+    files = list(same_content)
+    con.execute(
+        """
+        insert or ignore into loaded_files (source_file, partition_date, size_bytes, events_loaded,
+            events_rejected, loaded_at, content_hash, duplicate_of)
+        select unnest($files), $partition_date, unnest($sizes), 0, 0, $now, unnest($hashes), unnest($firsts)
+        """,
+        {
+            "files": files,
+            "partition_date": partition_date,
+            "sizes": [Path(f).stat().st_size for f in files],
+            "now": now,
+            "hashes": [hashes[f] for f in files],
+            "firsts": [same_content[f] for f in files],
+        },
+    )

@@ -47,11 +47,19 @@ create table if not exists loaded_files (
     size_bytes bigint,
     events_loaded bigint,
     events_rejected bigint,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    content_hash varchar,  -- SHA-256 of the file: the same content is loaded once, whatever its name
+    duplicate_of varchar  -- set when the content was already loaded from this other file
 )
 """
 
+# Warehouses made before files were identified by content.
+_LOADED_FILES_MIGRATION = (
+    "alter table loaded_files add column if not exists content_hash varchar",
+    "alter table loaded_files add column if not exists duplicate_of varchar",
+)
+
 
 def ensure_ingestion_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in (RAW_EVENTS_DDL, REJECTED_EVENTS_DDL, LOADED_FILES_DDL):
+    for ddl in (RAW_EVENTS_DDL, REJECTED_EVENTS_DDL, LOADED_FILES_DDL, *_LOADED_FILES_MIGRATION):
         con.execute(ddl)
