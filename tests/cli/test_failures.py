@@ -18,7 +18,6 @@ import pytest
 
 from orchestration import runner
 from orchestration.errors import format_traceback, one_line
-from orchestration.runner import PipelineFailed
 from tests.cli.conftest import cdp_env, run_cdp, warehouse_held
 from tests.conftest import cdp_home
 from tests.ingestion.conftest import event, line, write_lines
@@ -128,6 +127,8 @@ def test_run_and_ingest_end_with_one_line_while_another_process_holds_the_wareho
 
 def test_failed_step_is_reported_without_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the quick check (the lock is taken after it), the step itself fails: still one clean error."""
+    from orchestration.runner import PipelineFailed
+
     home = tmp_path / "home"
     home.mkdir()
     warehouse = home / "warehouse.duckdb"
