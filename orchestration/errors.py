@@ -33,7 +33,8 @@ def lock_message(text: str) -> str | None:
         return None
     return (
         f"the warehouse is locked by another process (PID {found['pid']}, {found['program']}): "
-        f"{found['path']} takes one writer at a time; try again when that process is done"
+        f"DuckDB lets one process write {found['path']}, or several read it, at a time; try again when "
+        "that process is done"
     )
 
 

@@ -54,6 +54,8 @@ def _step_error(error: SerializableErrorInfo) -> str:
         return locked
     if "dbt" in (root.cls_name or "").lower() or "Errors parsed from dbt logs:" in text:
         return dbt_message(text)
+    if root.cls_name == "DagsterExecutionInterruptedError":
+        return "interrupted (Ctrl-C or SIGTERM)"
     if root.cls_name == "Failure":  # dg.Failure: its description is the message
         return shorten(re.sub(r"^[\w.]*Failure: ", "", text))
     return shorten(re.sub(r"^[\w.]+\.(?=\w+: )", "", text))  # `pkg.module.Error: ...` -> `Error: ...`
