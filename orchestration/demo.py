@@ -12,7 +12,7 @@ from orchestration.ingestion.landing import land_files
 from orchestration.runner import materialization_metadata, run_all
 from orchestration.settings import cdp_home, destinations_file, landing_dir, warehouse_path
 
-DEMO_DESTINATIONS_YML = """\
+_DEMO_DESTINATIONS_TEMPLATE = """\
 # Written by `cdp demo`. The demo destination is a webhook receiver that every sync starts on 127.0.0.1
 # and stops again; it keeps what it received in `folder` (state.json, received.jsonl). Real destinations
 # take their addresses and secrets as ${{ENV_VAR}} references: see reverse_etl/README.md.
@@ -61,7 +61,8 @@ def prepare_sample(folder: Path, events: int, profiles: int, days: int, seed: in
 
 def demo_destinations_yml(folder: Path) -> str:
     """destinations.yml syncing the demo audience to the demo receiver keeping its state in `folder`."""
-    return DEMO_DESTINATIONS_YML.format(folder=json.dumps(str(folder)))  # a JSON string is a YAML string
+    # A JSON string is a YAML string: any path, quoted.
+    return _DEMO_DESTINATIONS_TEMPLATE.format(folder=json.dumps(str(folder)))
 
 
 def write_demo_destinations(home: Path) -> None:
