@@ -21,10 +21,16 @@ def project_with_a_bad_trait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     """The CLI pointed at a copy of the dbt project whose `traits` var has one broken entry."""
     copied = copy_project(tmp_path / "dbt_project")
     add_yaml_trait(copied, BAD_TRAIT)
-    monkeypatch.setattr(project, "DBT_PROJECT_DIR", copied)
-    project.dbt_project.cache_clear()
+    monkeypatch.setenv("CDP_DBT_PROJECT_DIR", str(copied))  # where the project is configurable
+    if hasattr(project, "DBT_PROJECT_DIR"):
+        monkeypatch.setattr(project, "DBT_PROJECT_DIR", copied)
+    # The DbtProject is cached per process: forget it before and after.
+    caches = [f for f in vars(project).values() if callable(getattr(f, "cache_clear", None))]
+    for cached in caches:
+        cached.cache_clear()
     yield copied
-    project.dbt_project.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 def test_bad_trait_is_one_line_naming_trait_and_field(project_with_a_bad_trait: Path, tmp_path: Path) -> None:
