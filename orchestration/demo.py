@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import secrets
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +11,22 @@ import duckdb
 from orchestration.ingestion.landing import land_files
 from orchestration.runner import materialization_metadata, run_all
 from orchestration.settings import cdp_home, destinations_file, landing_dir, warehouse_path
-from reverse_etl.demo_server import DemoDestination
 
-DEMO_DESTINATIONS_YML = """\
+_DEMO_DESTINATIONS_TEMPLATE = """\
+# Written by `cdp demo`. The demo destination is a webhook receiver that every sync starts on 127.0.0.1
+# and stops again; it keeps what it received in `folder` (state.json, received.jsonl). Real destinations
+# take their addresses and secrets as ${{ENV_VAR}} references: see reverse_etl/README.md.
+destinations:
+  demo_webhook:
+    type: demo
+    folder: {folder}
+syncs:
+  - audience: trial_support_inactive
+    destination: demo_webhook
+    mode: mirror
+"""
+# What earlier versions wrote: it named variables that existed only while `cdp demo` ran.
+_TRANSIENT_DEMO_DESTINATIONS_YML = """\
 # Written by `cdp demo`. Secrets and addresses are ${ENV_VAR} references, resolved only at sync time.
 destinations:
   demo_webhook:
@@ -47,18 +59,33 @@ def prepare_sample(folder: Path, events: int, profiles: int, days: int, seed: in
     return folder
 
 
+def demo_destinations_yml(folder: Path) -> str:
+    """destinations.yml syncing the demo audience to the demo receiver keeping its state in `folder`."""
+    # A JSON string is a YAML string: any path, quoted.
+    return _DEMO_DESTINATIONS_TEMPLATE.format(folder=json.dumps(str(folder)))
+
+
+def write_demo_destinations(home: Path) -> None:
+    """Write the demo's destinations.yml unless the user has one (an old demo's file is replaced)."""
+    path = destinations_file()
+    if not path.exists() or path.read_text() == _TRANSIENT_DEMO_DESTINATIONS_YML:
+        path.write_text(demo_destinations_yml(home / "demo_destination"))
+
+
+def destination_members(home: Path) -> dict[str, int]:
+    """Members per audience that the demo receiver holds (what it was sent, applied)."""
+    state = home / "demo_destination" / "state.json"
+    held = json.loads(state.read_text()) if state.exists() else {}
+    return {audience: len(keys) for audience, keys in held.items()}
+
+
 def run_demo(events: int = 50_000, profiles: int = 5_000, days: int = 90, seed: int = 42) -> DemoSummary:
     home = cdp_home()
     sample = prepare_sample(home / "demo_input", events, profiles, days, seed)
     land_files([sample], landing_dir())
-    dest_file = destinations_file()
-    if not dest_file.exists():
-        dest_file.write_text(DEMO_DESTINATIONS_YML)
-    os.environ.setdefault("CDP_DEMO_WEBHOOK_SECRET", secrets.token_hex(16))
-    with DemoDestination(home / "demo_destination") as destination:
-        os.environ["CDP_DEMO_WEBHOOK_URL"] = destination.url
-        results = run_all()
-        members = {audience: len(keys) for audience, keys in destination.state.items()}
+    write_demo_destinations(home)
+    results = run_all()
+    members = destination_members(home)
     synced = {
         key: int(meta.get("added", 0)) + int(meta.get("changed", 0)) + int(meta.get("removed", 0))
         for key, meta in materialization_metadata(results["pipeline"]).items()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 from functools import cache
@@ -9,7 +11,12 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
+from orchestration.errors import CdpError, dbt_message
 from orchestration.settings import DBT_PROJECT_DIR
+
+
+class DbtProjectError(CdpError):
+    """The dbt project does not parse (a bad trait declaration, a broken model): dbt's own sentence."""
 
 
 def dbt_executable() -> str:
@@ -27,9 +34,24 @@ def dbt_project() -> DbtProject:
 
 
 def parse(project: DbtProject) -> None:
-    DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
-        ["--quiet", "parse"], target_path=project.target_path
-    ).wait()
+    """`dbt parse`, raising DbtProjectError with dbt's error as one line (the trait and field of a bad
+    trait declaration) rather than dagster-dbt's page of subprocess details."""
+    invocation = DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+        ["--quiet", "parse"], target_path=project.target_path, raise_on_error=False
+    )
+    # dagster-dbt echoes every dbt event to stdout; the errors are collected and said once, below.
+    with contextlib.redirect_stdout(io.StringIO()):
+        errors = [
+            event.raw_event["info"]["msg"] for event in invocation.stream_raw_events() if _is_error(event)
+        ]
+    if invocation.process.wait() != 0 or errors:
+        log = Path(project.project_dir) / project.target_path / "dbt.log"
+        found = dbt_message("\n".join(errors)) if errors else f"exit code {invocation.process.returncode}"
+        raise DbtProjectError(f"dbt parse failed: {found} (dbt log: {log})")
+
+
+def _is_error(event: object) -> bool:
+    return getattr(event, "raw_event", {}).get("info", {}).get("level") == "error"
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:

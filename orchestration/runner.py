@@ -5,21 +5,71 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+from dagster_shared.error import SerializableErrorInfo
 
+from orchestration.errors import CdpError, dbt_message, lock_message, shorten
 from orchestration.ingestion.landing import landed_days
-from orchestration.settings import cdp_home, landing_dir
+from orchestration.settings import cdp_home, landing_dir, warehouse_path
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
-# The CLI prints its own summary; Dagster's step-by-step log is for the UI and `--verbose` debugging.
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": os.environ.get("CDP_LOG_LEVEL", "WARNING")}}}}
+class PipelineFailed(CdpError):
+    """Steps of a run failed. Runs are executed without Dagster re-raising the step's exception: it does so
+    while handling the wrapper whose cause that exception is, which makes the chain a loop."""
+
+    def __init__(self, failures: dict[str, str], result: dg.ExecuteInProcessResult) -> None:
+        self.failures = failures  # step -> what went wrong, one line
+        self.result = result
+        super().__init__("; ".join(f"{step} failed: {why}" for step, why in failures.items()))
+
+
+def console_logs() -> dict[str, object]:
+    """Run config for Dagster's console log: the CLI prints its own summary; the step-by-step log is for
+    the UI and debugging (`CDP_LOG_LEVEL`, default WARNING)."""
+    return {"loggers": {"console": {"config": {"log_level": os.environ.get("CDP_LOG_LEVEL", "WARNING")}}}}
+
+
+def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    for _ in range(50):  # serialised, so finite, but never trust a chain's length
+        if error.cause is None:
+            break
+        error = error.cause
+    return error
+
+
+def _step_error(error: SerializableErrorInfo) -> str:
+    root = _root_cause(error)
+    text = root.message.strip()
+    locked = lock_message(text)
+    if locked:
+        return locked
+    if "dbt" in (root.cls_name or "").lower() or "Errors parsed from dbt logs:" in text:
+        return dbt_message(text)
+    if root.cls_name == "DagsterExecutionInterruptedError":
+        return "interrupted (Ctrl-C or SIGTERM)"
+    if root.cls_name == "Failure":  # dg.Failure: its description is the message
+        return shorten(re.sub(r"^[\w.]*Failure: ", "", text))
+    return shorten(re.sub(r"^[\w.]+\.(?=\w+: )", "", text))  # `pkg.module.Error: ...` -> `Error: ...`
+
+
+def _checked(result: dg.ExecuteInProcessResult) -> dg.ExecuteInProcessResult:
+    if result.success:
+        return result
+    failures = {
+        event.step_key or "run": _step_error(event.step_failure_data.error)
+        for event in result.get_step_failure_events()
+        if event.step_failure_data and event.step_failure_data.error
+    }
+    raise PipelineFailed(failures or {"run": "the run failed before any step did (see the log)"}, result)
 
 
 def load_definitions() -> dg.Definitions:
@@ -35,30 +85,50 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def check_warehouse_free() -> None:
+    """Fail within a second, not after loading the asset graph, when another process holds the warehouse
+    (DuckDB takes one writer). A lock taken after this check still fails the step, with the same message."""
+    path = warehouse_path()
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as error:
+        locked = lock_message(str(error))
+        if locked is None:
+            raise
+        raise CdpError(locked) from None
+
+
 def load_days(
     days: Sequence[dt.date], defs: dg.Definitions | None = None
 ) -> dg.ExecuteInProcessResult | None:
     """Materialise `raw_events` for the partition range covering `days`, in one run."""
     if not days:
         return None
-    defs = defs or load_definitions()
+    if defs is None:
+        check_warehouse_free()
+        defs = load_definitions()
     start, end = min(days), max(days)
-    return dg.materialize(
+    result = dg.materialize(
         [defs.get_assets_def("raw_events")],
         resources=defs.resources,
         instance=_instance(),
-        run_config=QUIET_LOGS,
+        run_config=console_logs(),
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
         },
+        raise_on_error=False,
     )
+    return _checked(result)
 
 
 def run_all(
     *, as_of: str | None = None, full_refresh: bool = False
 ) -> dict[str, dg.ExecuteInProcessResult | None]:
     """Load every landed day (already-loaded files are skipped), then build dbt and run every sync."""
+    check_warehouse_free()
     defs = load_definitions()
     ingestion = load_days(landed_days(landing_dir()), defs)
     raw = defs.get_assets_def("raw_events")
@@ -72,19 +142,25 @@ def run_all(
         instance=_instance(),
         run_config={
             "ops": {dbt_op: {"config": {"as_of": as_of, "full_refresh": full_refresh}}},
-            **QUIET_LOGS,
+            **console_logs(),
         },
+        raise_on_error=False,
     )
-    return {"ingestion": ingestion, "pipeline": result}
+    return {"ingestion": ingestion, "pipeline": _checked(result)}
 
 
 @contextlib.contextmanager
-def dbt_output_to_log() -> Iterator[Path]:
-    """dagster-dbt echoes dbt's log to stdout; the CLI keeps it in CDP_HOME/logs/pipeline.log instead."""
+def pipeline_log(enabled: bool = True) -> Iterator[Path]:
+    """dagster-dbt echoes dbt's log to stdout and Dagster logs failing steps with their stack to stderr;
+    the CLI keeps both in CDP_HOME/logs/pipeline.log and prints its own summary (`enabled=False` leaves
+    them on the terminal, for `--verbose`)."""
     logs = cdp_home() / "logs"
     logs.mkdir(exist_ok=True)
     path = logs / "pipeline.log"
-    with path.open("a") as log, contextlib.redirect_stdout(log):
+    if not enabled:
+        yield path
+        return
+    with path.open("a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         yield path
 
 

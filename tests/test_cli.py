@@ -39,4 +39,8 @@ def test_sql_error_is_reported_with_exit_code_1(demo_runs: DemoRuns) -> None:
 def test_sql_refuses_to_write(demo_runs: DemoRuns) -> None:
     with cdp_home(demo_runs.home):
         result = runner.invoke(app, ["sql", "delete from profiles"])
+        after = runner.invoke(app, ["sql", "select count(*) as profiles from profiles", "--json"])
     assert result.exit_code == 1
+    assert "SQL error" in result.output and "read-only" in result.output
+    assert after.exit_code == 0, after.output
+    assert json.loads(after.output) == [{"profiles": demo_runs.first.profiles}]

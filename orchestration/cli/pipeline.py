@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.cli.app import app
+from orchestration.cli.app import app, verbose
 
 console = Console()
 
@@ -46,7 +47,7 @@ def ingest(
 ) -> None:
     """Copy files into the landing zone and load them into the warehouse; `--reload` loads landed ones again."""
     from orchestration.ingestion.landing import NotEventData, land
-    from orchestration.runner import load_days, materialization_metadata
+    from orchestration.runner import load_days, materialization_metadata, pipeline_log
     from orchestration.settings import landing_dir
 
     if bool(paths) == bool(reload):
@@ -61,7 +62,8 @@ def ingest(
     except (FileNotFoundError, NotEventData) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
-    result = load_days(sorted(landed.by_day))
+    with pipeline_log():
+        result = load_days(sorted(landed.by_day))
     meta = materialization_metadata(result).get("raw_events", {})
     console.print(
         f"landed {len(landed.files)} files over {len(landed.by_day)} days "
@@ -148,43 +150,59 @@ def _reload(targets: list[str]) -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     as_of: str = typer.Option(
         None, help="Evaluate traits and audiences at this ISO timestamp (default now)."
     ),
     full_refresh: bool = typer.Option(False, help="Rebuild incremental dbt models from scratch."),
 ) -> None:
     """Materialise every asset once, in process: load landed files, build dbt, run every sync."""
-    from orchestration.runner import dbt_output_to_log, materialization_metadata, run_all
+    from orchestration.runner import PipelineFailed, pipeline_log, run_all
 
-    with dbt_output_to_log() as log:
-        results = run_all(as_of=as_of, full_refresh=full_refresh)
+    failed: PipelineFailed | None = None
+    with pipeline_log(enabled=not verbose(ctx)) as log:
+        try:
+            results = run_all(as_of=as_of, full_refresh=full_refresh)
+        except PipelineFailed as error:
+            failed, results = error, {"pipeline": error.result}
+    # What did succeed is worth seeing even when a step failed; the failure then ends the output.
+    _print_materialized(results, log, failed=failed is not None)
+    if failed is not None:
+        raise failed
+
+
+def _print_materialized(results: dict[str, Any], log: Path, failed: bool = False) -> None:
+    from orchestration.runner import materialization_metadata
+
     materialized = {
-        key: meta
-        for name in ("ingestion", "pipeline")
-        for key, meta in materialization_metadata(results[name]).items()
+        key: meta for result in results.values() for key, meta in materialization_metadata(result).items()
     }
+    if failed and not materialized:
+        return
     table = Table("asset", "what happened")
     for key, meta in materialized.items():
         # dbt models report their own status; show the counts the CDP's own assets report.
         if key == "raw_events" or key.startswith("sync/"):
             table.add_row(key, ", ".join(f"{k}={v}" for k, v in meta.items() if not isinstance(v, dict)))
-    console.print(table)
-    console.print(f"{len(materialized)} assets materialised; dbt log: {log}")
+    if table.row_count:
+        console.print(table)
+    console.print(f"{len(materialized)} assets materialised; pipeline log: {log}")
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     events: int = typer.Option(50_000, help="Events in the generated sample."),
     profiles: int = typer.Option(5_000, help="People in the generated sample."),
 ) -> None:
     """Generate a sample, run the whole pipeline, sync to a local demo destination, print a summary."""
     from orchestration.demo import run_demo
-    from orchestration.runner import dbt_output_to_log
+    from orchestration.runner import pipeline_log
     from orchestration.settings import cdp_home
 
-    with dbt_output_to_log() as log:
+    with pipeline_log(enabled=not verbose(ctx)) as log:
         summary = run_demo(events=events, profiles=profiles)
-    console.print(f"dbt log: {log}")
+    console.print(f"pipeline log: {log}")
     table = Table(title=f"cdp demo ({cdp_home()})", show_header=False)
     table.add_row("events loaded", str(summary.events_loaded))
     table.add_row("events rejected", str(summary.events_rejected))

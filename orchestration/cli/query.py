@@ -13,6 +13,11 @@ from rich.table import Table
 from orchestration.cli.app import app
 from orchestration.settings import warehouse_path
 
+# The connection reads the warehouse's own tables and touches nothing else: no `copy ... to` over the
+# warehouse file, no read_text('/etc/passwd'), no ATTACH, INSTALL or LOAD. Locking the configuration keeps a
+# query from switching external access back on (`set enable_external_access = true` is refused).
+READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+
 
 @app.command()
 def sql(
@@ -26,11 +31,19 @@ def sql(
     if not path.exists():
         typer.echo(f"No warehouse at {path} yet: run `cdp ingest` or `cdp demo` first.", err=True)
         raise typer.Exit(1)
-    with duckdb.connect(str(path), read_only=True) as con:
+    with duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG) as con:
         try:
             relation = con.sql(query)
+        except duckdb.PermissionException as error:
+            typer.echo(
+                f"SQL error: {error} (cdp sql reads the warehouse's tables only: no files, "
+                "other databases or extensions)",
+                err=True,
+            )
+            raise typer.Exit(1) from error
         except duckdb.Error as error:
-            typer.echo(f"SQL error: {error}", err=True)
+            hint = " (cdp sql is read-only)" if "read-only mode" in str(error) else ""
+            typer.echo(f"SQL error: {error}{hint}", err=True)
             raise typer.Exit(1) from error
         if relation is None:
             return

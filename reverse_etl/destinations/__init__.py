@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reverse_etl.destinations.base import Destination
 from reverse_etl.destinations.braze import BrazeDestination
+from reverse_etl.destinations.demo import DemoWebhookDestination
 from reverse_etl.destinations.files import FilesDestination
 from reverse_etl.destinations.hubspot import HubSpotDestination
 from reverse_etl.destinations.meta import MetaCustomAudienceDestination
@@ -21,4 +22,5 @@ DESTINATION_TYPES: dict[str, type[Destination]] = {
     "braze": BrazeDestination,
     "postgres": PostgresDestination,
     "files": FilesDestination,
+    "demo": DemoWebhookDestination,
 }

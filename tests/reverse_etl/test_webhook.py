@@ -101,26 +101,3 @@ def test_wrong_secret_stops_the_run_and_loses_nothing(warehouse, server, make_de
     assert result.failed == 30 and server.members(AUDIENCE) == {}
     right = make_destination(type="webhook", url=server.url, secret=SECRET)
     assert sync(warehouse, right).delivered["add"] == 30
-
-
-def test_demo_destination_keeps_state_on_disk_and_applies_each_batch_once(warehouse, tmp_path, monkeypatch):
-    from orchestration.demo import DEMO_DESTINATIONS_YML
-    from reverse_etl.config import load_destinations
-    from reverse_etl.demo_server import DemoDestination
-    from reverse_etl.runner import sync_one
-
-    path = tmp_path / "destinations.yml"
-    path.write_text(DEMO_DESTINATIONS_YML)
-    monkeypatch.setenv("CDP_DEMO_WEBHOOK_SECRET", "demo-secret")
-    create_audience(warehouse, 30, audience="trial_support_inactive")
-    (demo_sync,) = load_destinations(path).syncs
-    with DemoDestination(tmp_path / "demo") as destination:
-        monkeypatch.setenv("CDP_DEMO_WEBHOOK_URL", destination.url)
-        destination.fail_next("apply_then_timeout")
-        destination.hang_seconds = 0.2
-        result = sync_one(warehouse, demo_sync, path)
-    # The first answer was lost (504 after applying): the resend carried the same Idempotency-Key.
-    assert result.delivered["add"] == 30 and destination.duplicate_deliveries == 1
-    with DemoDestination(tmp_path / "demo") as reopened:  # state survives a restart
-        assert len(reopened.state["trial_support_inactive"]) == 30
-    assert (tmp_path / "demo" / "received.jsonl").read_text().count('"operation": "add"') == 1
