@@ -205,6 +205,21 @@ def explain_audience(
     )
 
 
+def audience_members_sql(declaration: AudienceDeclaration, as_of_literal: str) -> str:
+    """SQL selecting the profile ids of an audience evaluated now from its declaration, built or not."""
+    if declaration.kind == "sql":
+        return (
+            f"select distinct profile_id from ({render_query_refs(declaration.query or '')}) as hand_written"
+        )
+    facts = (
+        f"({fill_placeholders(declaration.facts_sql, as_of_literal)})"
+        if declaration.facts_sql
+        else EVENT_FACTS
+    )
+    predicate = fill_placeholders(declaration.predicate or "false", as_of_literal)
+    return f"select traits.profile_id {_base(facts)} where {predicate}"
+
+
 @dataclass(frozen=True)
 class AudiencePreview:
     audience: str

@@ -68,10 +68,7 @@ funnel_steps as (
         {#- The first later step B at or after each row (peers at the same instant included). -#}
         min(case when {{ cdp.audience_fill(funnel.then) }} then event_at end) over (
             partition by profile_id order by event_at range between current row and unbounded following
-        ) as {{ funnel.column }}_then_at,
-        max(case when {{ cdp.audience_fill(funnel.first) }} then event_at end) over (
-            partition by profile_id
-        ) as {{ funnel.column }}_latest_first_at
+        ) as {{ funnel.column }}_then_at
         {%- endfor %}
     from events
     where event_at <= {{ cdp.as_of() }}
@@ -85,20 +82,30 @@ funnel_steps as (
 
 funnel_facts as (
 
+    {#- Per funnel: whether some A qualifies (B within the gap, or, for "without", the gap is over and no B
+        came), and the deciding pair shown by `cdp why`: the latest qualifying A (else the latest A) with
+        the first B after it. -#}
+    {%- set never = "cast('9999-12-31' as " ~ dbt.type_timestamp() ~ ")" %}
     select
         profile_id
         {%- for funnel in funnels %}
-        {%- set gap = dbt.dateadd('hour', funnel.hours, funnel.column ~ '_first_at') %},
+        {%- set first = funnel.column ~ '_first_at' %}
+        {%- set then = funnel.column ~ '_then_at' %}
+        {%- set gap = dbt.dateadd('hour', funnel.hours, first) %}
         {%- if funnel.completed %}
-        max(case when {{ funnel.column }}_then_at <= {{ gap }} then 1 else 0 end) = 1 as {{ funnel.column }},
+        {%- set qualifies = first ~ ' is not null and ' ~ then ~ ' <= ' ~ gap %}
         {%- else %}
-        max(case when {{ gap }} <= {{ cdp.as_of() }}
-                  and ({{ funnel.column }}_then_at is null or {{ funnel.column }}_then_at > {{ gap }})
-                 then 1 else 0 end) = 1 as {{ funnel.column }},
-        {%- endif %}
-        max({{ funnel.column }}_first_at) as {{ funnel.column }}_first_at,
-        max(case when {{ funnel.column }}_first_at = {{ funnel.column }}_latest_first_at
-                 then {{ funnel.column }}_then_at end) as {{ funnel.column }}_then_at
+        {%- set qualifies = first ~ ' is not null and ' ~ gap ~ ' <= ' ~ cdp.as_of() ~ ' and (' ~ then ~ ' is null or ' ~ then ~ ' > ' ~ gap ~ ')' %}
+        {%- endif %},
+        max(case when {{ qualifies }} then 1 else 0 end) = 1 as {{ funnel.column }},
+        coalesce(max(case when {{ qualifies }} then {{ first }} end), max({{ first }})) as {{ first }},
+        nullif(
+            case when max(case when {{ qualifies }} then 1 else 0 end) = 1
+                then {{ cdp.last_value_by('coalesce(' ~ then ~ ', ' ~ never ~ ')', first, qualifies) }}
+                else {{ cdp.last_value_by('coalesce(' ~ then ~ ', ' ~ never ~ ')', first, first ~ ' is not null') }}
+            end,
+            {{ never }}
+        ) as {{ then }}
         {%- endfor %}
     from funnel_steps
     group by profile_id

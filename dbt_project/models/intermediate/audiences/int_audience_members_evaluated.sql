@@ -69,7 +69,9 @@ query__{{ audience.name }} as (
 flags_{{ level }} as (
 
     select
-        traits.profile_id
+        traits.profile_id,
+        profiles.email as member_email,
+        profiles.user_id as member_user_id
         {%- for audience in audiences if levels[audience.name] < level %},
         members.in__{{ audience.name }}
         {%- endfor %}
@@ -104,12 +106,13 @@ final as (
     select
         cast('{{ audience.name }}' as {{ dbt.type_string() }}) as audience,
         members.profile_id,
-        profiles.email,
-        profiles.user_id,
+        members.member_email as email,
+        members.member_user_id as user_id,
         {{ cdp.audience_json_object(pairs) }} as payload
     from flags_{{ deepest }} as members
+    {%- if audience.kind != 'sql' and pairs %}
     inner join traits on traits.profile_id = members.profile_id
-    left join profiles on profiles.profile_id = members.profile_id
+    {%- endif %}
     {%- if audience.kind == 'sql' %}
     inner join query__{{ audience.name }} on query__{{ audience.name }}.profile_id = members.profile_id
     {%- endif %}
