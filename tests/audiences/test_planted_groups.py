@@ -98,3 +98,18 @@ def test_audience_finds_the_planted_group(
     hits = len(found & truth)
     precision, recall = hits / max(len(found), 1), hits / len(truth)
     assert precision >= THRESHOLD and recall >= THRESHOLD, (group, len(found), len(truth), precision, recall)
+
+
+def test_key_accounts_and_only_they_spend_over_a_million_a_year(demo_runs: DemoRuns) -> None:
+    with duckdb.connect(str(demo_runs.warehouse), read_only=True) as con:
+        rows = con.execute(
+            f"""
+            select truth.account_id, truth.key_account, traits.spend_365d > 1000000 as over_a_million
+            from read_parquet('{demo_runs.ground_truth / "accounts.parquet"}') as truth
+            inner join account_traits as traits using (account_id)
+            """
+        ).fetchall()
+    over = {account for account, _, over_a_million in rows if over_a_million}
+    key = {account for account, key_account, _ in rows if key_account}
+    assert over, "some generated accounts must cross $1M of yearly spend"
+    assert over <= key
