@@ -12,7 +12,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 
 from orchestration.errors import CdpError, dbt_message
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import dbt_project_dir
 
 
 class DbtProjectError(CdpError):
@@ -24,9 +24,13 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).parent / "dbt")
 
 
-@cache
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    return _dbt_project(dbt_project_dir())
+
+
+@cache
+def _dbt_project(project_dir: Path) -> DbtProject:
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
     # `dagster dev` re-parses on every load, so analysts see their model changes (what prepare_if_dev does).
     if os.environ.get("DAGSTER_IS_DEV_CLI"):
         parse(project)
@@ -59,10 +63,11 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
         return True
     written = project.manifest_path.stat().st_mtime
-    generated = {project.target_path.resolve(), (DBT_PROJECT_DIR / "logs").resolve()}
+    project_dir = Path(project.project_dir)
+    generated = {project.target_path.resolve(), (project_dir / "logs").resolve()}
     sources = (
         path
-        for path in DBT_PROJECT_DIR.rglob("*")
+        for path in project_dir.rglob("*")
         if path.suffix in {".sql", ".yml", ".yaml", ".csv"} and not any(p in generated for p in path.parents)
     )
     return any(path.stat().st_mtime > written for path in sources)

@@ -9,6 +9,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+def dbt_project_dir() -> Path:
+    """The dbt project the pipeline builds: `$CDP_DBT_PROJECT_DIR` if set (a copy with more audiences,
+    say), else the one in this repository."""
+    explicit = os.environ.get("CDP_DBT_PROJECT_DIR")
+    return Path(explicit).expanduser().resolve() if explicit else DBT_PROJECT_DIR
+
+
 def cdp_home() -> Path:
     """The CDP home folder (`CDP_HOME`, default `./.cdp`), created on first use."""
     home = Path(os.environ.get("CDP_HOME", ".cdp")).expanduser().resolve()

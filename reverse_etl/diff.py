@@ -15,8 +15,11 @@ from reverse_etl.redaction import redact
 
 CHANGES_TABLE = "_sync_changes"
 AUDIENCE_TABLE = "audience_membership"
+TRAITS_TABLE = "profile_traits"
 # Columns of audience_membership that describe membership rather than the person.
 MEMBERSHIP_COLUMNS = ("audience", "entered_at")
+# The JSON column holding what the audience model selects beyond the membership columns.
+PAYLOAD_COLUMN = "payload"
 OPERATIONS = ("add", "change", "remove")
 
 
@@ -33,11 +36,18 @@ class AudienceSource:
     payload_sql: str
     entered_at_sql: str
 
+    joins_traits: bool = False
+
     def rows_sql(self) -> str:
+        traits = (
+            f" left join {TRAITS_TABLE} as traits on traits.profile_id = members.profile_id"
+            if self.joins_traits
+            else ""
+        )
         return (
-            f'select cast("{self.key_column}" as varchar) as record_key, {self.payload_sql} as payload, '
+            f'select cast(members."{self.key_column}" as varchar) as record_key, {self.payload_sql} as payload, '
             f"{self.entered_at_sql} as entered_at "
-            f"from {AUDIENCE_TABLE} where audience = '{self.audience}'"
+            f"from {AUDIENCE_TABLE} as members{traits} where members.audience = '{self.audience}'"
         )
 
 
@@ -59,22 +69,53 @@ def audience_source(con: duckdb.DuckDBPyConnection, sync: SyncConfig) -> Audienc
             f"audience {sync.audience!r} has no key column {sync.key!r} "
             f"(columns of {AUDIENCE_TABLE}: {', '.join(columns)})"
         )
+    # What a field can name: a column of audience_membership, a key of the audience's payload (the
+    # columns its model selects) or any column of profile_traits (every trait of the member).
+    expressions = {c: f"members.{_quote(c)}" for c in columns if c != PAYLOAD_COLUMN}
+    payload_keys: list[str] = []
+    if PAYLOAD_COLUMN in columns:
+        payload_keys = [
+            key
+            for (key,) in con.execute(
+                f"select distinct unnest(json_keys({PAYLOAD_COLUMN})) as key from {AUDIENCE_TABLE} "
+                "where audience = ? order by key",
+                [sync.audience],
+            ).fetchall()
+        ]
+        for key in payload_keys:
+            expressions.setdefault(key, f"json_extract(members.{PAYLOAD_COLUMN}, '$.\"{key}\"')")
+    trait_columns = _trait_columns(con)
     if sync.fields:
-        missing = {target: column for target, column in sync.fields.items() if column not in columns}
+        missing = {target: column for target, column in sync.fields.items() if column not in expressions}
+        missing = {target: column for target, column in missing.items() if column not in trait_columns}
         if missing:
             named = ", ".join(f"{target} <- {column}" for target, column in missing.items())
+            available = list(expressions) + [c for c in trait_columns if c not in expressions]
             raise AudienceDataError(
                 f"field mapping for {sync.audience!r} -> {sync.destination!r} names missing column(s): "
-                f"{named} (available: {', '.join(columns)})"
+                f"{named} (available: {', '.join(available)})"
             )
-        payload = "{" + ", ".join(f"'{t}': {_quote(c)}" for t, c in sync.fields.items()) + "}"
+        chosen = {
+            target: expressions.get(column, f"traits.{_quote(column)}")
+            for target, column in sync.fields.items()
+        }
+        joins_traits = any(column not in expressions for column in sync.fields.values())
     else:
-        keep = [c for c in columns if c not in MEMBERSHIP_COLUMNS]
-        payload = "{" + ", ".join(f"'{c}': {_quote(c)}" for c in keep) + "}"
-    entered_at = "cast(entered_at as varchar)" if "entered_at" in columns else "cast(null as varchar)"
-    source = AudienceSource(sync.audience, sync.key, f"to_json({payload})", entered_at)
+        keep = [c for c in expressions if c not in MEMBERSHIP_COLUMNS]
+        chosen = {c: expressions[c] for c in keep}
+        joins_traits = False
+    payload = "{" + ", ".join(f"'{t}': {e}" for t, e in chosen.items()) + "}"
+    entered_at = "cast(members.entered_at as varchar)" if "entered_at" in columns else "cast(null as varchar)"
+    source = AudienceSource(sync.audience, sync.key, f"to_json({payload})", entered_at, joins_traits)
     _check_keys(con, source)
     return source
+
+
+def _trait_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    try:
+        return [row[0] for row in con.execute(f"describe {TRAITS_TABLE}").fetchall()]
+    except duckdb.CatalogException:
+        return []
 
 
 def _check_keys(con: duckdb.DuckDBPyConnection, source: AudienceSource) -> None:

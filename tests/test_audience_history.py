@@ -13,6 +13,9 @@ import duckdb
 from orchestration.settings import DBT_PROJECT_DIR
 from tests.conftest import DemoRuns
 
+# Other audiences have their own stays; this test follows the demo's audience.
+AUDIENCE = "audience = 'trial_support_inactive'"
+
 
 def _build_at(home: Path, as_of: dt.datetime) -> None:
     dbt = Path(sys.executable).parent / "dbt"
@@ -21,7 +24,7 @@ def _build_at(home: Path, as_of: dt.datetime) -> None:
             str(dbt),
             "build",
             "--select",
-            "+audience_membership_history",
+            "+audience_membership",
             "--vars",
             f'{{"as_of": "{as_of.isoformat()}"}}',
         ],
@@ -50,9 +53,11 @@ def test_leaving_closes_the_stay_and_coming_back_opens_a_new_one(demo_runs: Demo
     # Moving the clock back 20 days makes recently-quiet members "active" again, so they leave the audience.
     _build_at(tmp_path, earlier)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        members_then = set(con.execute("select profile_id from audience_membership").fetchall())
+        members_then = set(
+            con.execute(f"select profile_id from audience_membership where {AUDIENCE}").fetchall()
+        )
         closed = con.execute(
-            "select profile_id, exited_at from audience_membership_history where exited_at is not null"
+            f"select profile_id, exited_at from audience_membership_history where exited_at is not null and {AUDIENCE}"
         ).fetchall()
     assert closed, "some members should have left when the clock moved back"
     assert all(exited == earlier for _, exited in closed)
@@ -62,15 +67,20 @@ def test_leaving_closes_the_stay_and_coming_back_opens_a_new_one(demo_runs: Demo
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         open_stays = set(
             con.execute(
-                "select profile_id from audience_membership_history where exited_at is null"
+                f"select profile_id from audience_membership_history where exited_at is null and {AUDIENCE}"
             ).fetchall()
         )
-        members_now = set(con.execute("select profile_id from audience_membership").fetchall())
+        members_now = set(
+            con.execute(f"select profile_id from audience_membership where {AUDIENCE}").fetchall()
+        )
         returned = con.execute(
-            "select count(*) from audience_membership_history where exited_at is null and entered_at = ?",
+            "select count(*) from audience_membership_history where exited_at is null and entered_at = ? "
+            f"and {AUDIENCE}",
             [now],
         ).fetchone()[0]
-        stays = con.execute("select count(*) from audience_membership_history").fetchone()[0]
+        stays = con.execute(f"select count(*) from audience_membership_history where {AUDIENCE}").fetchone()[
+            0
+        ]
     assert open_stays == members_now
     assert returned == len(closed)  # everyone who left came back, with a new stay starting now
     assert stays == len(members_now) + len(closed)

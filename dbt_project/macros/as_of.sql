@@ -1,10 +1,11 @@
 {#- The evaluation moment for windows and recency, as a UTC timestamp without time zone (like every
-    event timestamp): var `as_of` (an ISO timestamp) or now. -#}
+    event timestamp): var `as_of` (an ISO timestamp) or the moment this dbt invocation started, so every
+    model of one build (traits, audiences, their history and sizes) agrees on "now". -#}
 {% macro as_of() -%}
     {%- if var('as_of') -%}
         cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
     {%- else -%}
-        {{ adapter.dispatch('utc_now', 'cdp')() }}
+        {{ cdp.run_started_at_literal() }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -127,38 +127,62 @@ def why(
     id_type: str = typer.Option(None, "--type", help="Only match this identifier type."),
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
 ) -> None:
-    """Why a profile is or is not in an audience, condition by condition."""
-    from orchestration.explorer import (
-        ExplorerError,
-        audience_conditions,
-        connect_read_only,
-        explain_membership,
-    )
+    """Why a profile is or is not in an audience, condition by condition, and when it entered or left."""
+    from orchestration.audience_catalog import audience_declarations
+    from orchestration.audience_explainer import explain_audience
+    from orchestration.explorer import ExplorerError, connect_read_only
     from orchestration.project import ensure_manifest
     from orchestration.settings import warehouse_path
 
     try:
-        conditions = audience_conditions(ensure_manifest().manifest_path, audience)
+        declarations = audience_declarations(ensure_manifest().manifest_path)
+        if audience not in declarations:
+            raise ExplorerError(
+                f"No audience named '{audience}'. Known audiences: {', '.join(declarations) or 'none'}."
+            )
         with connect_read_only(warehouse_path()) as con:
-            explanation = explain_membership(con, audience, conditions, identifier, id_type=id_type)
+            explanation = explain_audience(con, declarations[audience], identifier, id_type=id_type)
     except ExplorerError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
     if as_json:
         typer.echo(explanation.to_json())
         return
+    _print_explanation(explanation)
+
+
+def _print_explanation(explanation: Any) -> None:
     console = Console()
     verdict = "is in" if explanation.is_member else "is not in"
-    console.print(f"[bold]Profile {explanation.profile_id} {verdict} {audience}[/bold]")
-    table = Table("condition", "trait value", "holds")
-    for check in explanation.checks:
-        label = f"{check.trait} {check.op} {check.expected}"
-        if check.description:
-            label += f"  ({check.description})"
-        table.add_row(label, _text(check.actual), "[green]yes[/green]" if check.passed else "[red]no[/red]")
-    console.print(table)
+    console.print(
+        f"[bold]Profile {explanation.profile_id} {verdict} {explanation.audience}[/bold] "
+        f"[dim](conditions checked at {explanation.evaluated_at}, the last build)[/dim]"
+    )
+    if explanation.note:
+        console.print(explanation.note)
+        if explanation.row:
+            row = Table("column", "value", title="Membership row", title_justify="left")
+            for name, value in explanation.row.items():
+                row.add_row(name, _text(value))
+            console.print(row)
+    else:
+        table = Table("condition", "deciding value", "holds")
+        for check in explanation.checks:
+            label = check.label + (f"  ({check.description})" if check.description else "")
+            decided = "; ".join(f"{name}: {_text(value)}" for name, value in check.values.items())
+            table.add_row(label, decided, "[green]yes[/green]" if check.passed else "[red]no[/red]")
+        console.print(table)
+    if explanation.stays:
+        stays = Table("entered", "exited", title="Stays (audience_membership_history)", title_justify="left")
+        for stay in explanation.stays:
+            stays.add_row(
+                _text(stay["entered_at"]), _text(stay["exited_at"]) if stay["exited_at"] else "still in"
+            )
+        console.print(stays)
+    else:
+        console.print("[dim]Never in this audience (no stays in audience_membership_history).[/dim]")
     if explanation.qualifies != explanation.is_member:
         console.print(
-            "[yellow]The traits now say otherwise than the last audience build: "
+            "[yellow]The warehouse now says otherwise than the last audience build: "
             "run `cdp run` to refresh membership.[/yellow]"
         )

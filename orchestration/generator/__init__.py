@@ -44,7 +44,7 @@ Where identifiers sit (what the identity graph has to read):
  - `context.externalIds`: `[{"id": "003…", "type": "salesforce_contact_id", "collection": "users",
    "encoding": "none"}]` on crm identifies.
  - `traits.stripe_customer_id` (`cus_…`) on billing identifies.
- - `groupId` is a company account, not a person identifier, and is not in the ground truth.
+ - `groupId` is a company account, not a person identifier (accounts are in `accounts.parquet`).
 
 Ground truth
 ------------
@@ -60,6 +60,9 @@ b2b_buyer), signup_at (the `timestamp` of Signed Up for people who sign up in th
 it for existing customers, null for people who never sign up), first_seen and last_seen (over their
 events' `timestamp`), plan at the end of the window (trial, basic, pro or null) and favorite_brand (brand
 lovers only).
+
+`OUT/_ground_truth/accounts.parquet`: account_id (the `groupId` of its group calls), name, key_account
+(the few accounts whose buyers order in bulk, so each spends over $1M a year) and members (its buyers).
 
 Planted behaviour (churner and trial_never_subscribed are planted only when `days` >= 40):
  - churner: active early, then no event at all in the last 30 days of the window;
@@ -92,7 +95,12 @@ from orchestration.generator.commerce import build_server_events, plan_server_ev
 from orchestration.generator.devices import build_devices
 from orchestration.generator.events import assemble_events
 from orchestration.generator.formatting import DAY_MS
-from orchestration.generator.ground_truth import GROUND_TRUTH_DIR, write_identifiers, write_persons
+from orchestration.generator.ground_truth import (
+    GROUND_TRUTH_DIR,
+    write_accounts,
+    write_identifiers,
+    write_persons,
+)
 from orchestration.generator.messages import MessageEncoder
 from orchestration.generator.population import TooFewEvents, Window, build_persons
 from orchestration.generator.sessions import simulate_sessions
@@ -187,6 +195,7 @@ def generate(
     seen = encoder.identifier_sources.table(np.unique(np.concatenate(identifier_keys)))
     identifiers = write_identifiers(truth / "identifiers.parquet", seen, persons)
     write_persons(truth / "persons.parquet", persons, table, signed_up_ms)
+    write_accounts(truth / "accounts.parquet", persons, companies)
 
     delivered_kind = table.kind[order]
     by_type = Counter(np.asarray(kinds.CALL_TYPES)[kinds.KIND_CALL[delivered_kind]].tolist())

@@ -19,6 +19,7 @@ from orchestration.generator.formatting import DAY_MS
 from orchestration.generator.population import (
     BIG_SPENDER,
     BRAND_LOVER,
+    KEY_ACCOUNT_VOLUME,
     SUPPORT_HEAVY,
     TRIAL_NEVER_SUBSCRIBED,
     Persons,
@@ -241,6 +242,8 @@ def _orders(
         np.where(line_big, 1 + rng.poisson(1.0, m), rng.choice([1, 2, 3], m, p=[0.8, 0.15, 0.05])),
     )
     quantity = np.where(stray, 1, quantity)
+    # Key account buyers order the same mix in bulk (brand shares, by quantity, stay as they were).
+    quantity = np.where(persons.key_account_buyer[buyer], quantity * KEY_ACCOUNT_VOLUME, quantity)
     line_value = catalog.price_cents[product] * quantity
     offsets = np.concatenate([[0], np.cumsum(lines)])
     return Orders(

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from orchestration.generator import vocabulary as vocab
 from orchestration.generator.events import EventTable
 from orchestration.generator.formatting import ZERO_UUID
-from orchestration.generator.population import Persons
+from orchestration.generator.population import KEY_ACCOUNTS, Companies, Persons
 
 GROUND_TRUTH_DIR = "_ground_truth"
 
@@ -65,6 +65,20 @@ def write_identifiers(path: Path, seen: pa.Table, persons: Persons) -> int:
         ).to_arrow_table()
     pq.write_table(identifiers, path)
     return identifiers.num_rows
+
+
+def write_accounts(path: Path, persons: Persons, companies: Companies) -> None:
+    """One row per company account (groupId): its name, whether it is a key account, its buyers."""
+    members = np.bincount(persons.company[persons.company >= 0], minlength=len(companies.name))
+    result = pa.table(
+        {
+            "account_id": companies.group_id,
+            "name": companies.name,
+            "key_account": np.arange(len(companies.name)) < KEY_ACCOUNTS,
+            "members": members.astype(np.int64),
+        }
+    )
+    pq.write_table(result, path)
 
 
 def write_persons(path: Path, persons: Persons, table: EventTable, signed_up_ms: np.ndarray) -> None:

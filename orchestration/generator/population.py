@@ -30,6 +30,10 @@ MIN_DAYS_FOR_SILENT_GROUPS = 40
 SILENT_DAYS = 30
 
 TRIAL, BASIC, PRO = range(3)
+# Key accounts: the first companies (companies are assigned at random, so these are a random few). Their
+# buyers order in bulk, so each spends well over $1M a year, as account-level audiences need.
+KEY_ACCOUNTS = 5
+KEY_ACCOUNT_VOLUME = 400  # quantity multiplier on a key account buyer's order lines
 
 _PERSONA_ACTIVITY = np.array([1.2, 1.0, 1.4, 1.1, 0.9])
 _PERSONA_ACCOUNT_RATE = np.array([0.6, 1.0, 1.4, 1.0, 1.3])
@@ -101,6 +105,10 @@ class Persons:
 
     def __len__(self) -> int:
         return len(self.persona)
+
+    @property
+    def key_account_buyer(self) -> np.ndarray:
+        return (self.company >= 0) & (self.company < KEY_ACCOUNTS)
 
     def in_group(self, group: int) -> np.ndarray:
         return (self.groups & group) != 0

@@ -159,6 +159,7 @@ def test_layout_is_day_then_source_folders_of_gzipped_ndjson(run: GenerationSumm
     assert all(FILE.match(path) for path in relative)
     assert {path.split("/")[1] for path in relative} == SOURCES
     assert sorted(entry.name for entry in (run.out / "_ground_truth").iterdir()) == [
+        "accounts.parquet",
         "identifiers.parquet",
         "persons.parquet",
     ]

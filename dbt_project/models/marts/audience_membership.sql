@@ -1,46 +1,35 @@
-{#- Who is in which audience now. entered_at survives rebuilds: it is read back from the previous build. -#}
-{% set audiences = ['trial_support_inactive'] %}
-{% set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
+{#- Who is in which audience now: the open stays of the history (so entered_at is when the current stay
+    began) with the payload of the latest evaluation. -#}
 
 with
 
-current_members as (
+stays as (
 
-    {% for audience in audiences %}
-    select
-        '{{ audience }}' as audience,
-        profile_id,
-        email,
-        user_id
-    from {{ ref(audience) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select * from {{ ref('audience_membership_history') }}
 
 ),
 
-{% if previous %}
-previous_members as (
+evaluated as (
 
-    select audience, profile_id, entered_at from {{ this }}
+    select * from {{ ref('int_audience_members_evaluated') }}
 
 ),
-{% endif %}
 
 final as (
 
     select
-        current_members.audience,
-        current_members.profile_id,
-        {% if previous %}coalesce(previous_members.entered_at, {{ as_of() }}){% else %}{{ as_of() }}{% endif %} as entered_at,
-        current_members.email,
-        current_members.user_id
-    from current_members
-    {% if previous %}
-    left join previous_members
-        on previous_members.audience = current_members.audience
-        and previous_members.profile_id = current_members.profile_id
-    {% endif %}
+        stays.audience,
+        stays.profile_id,
+        stays.entered_at,
+        evaluated.email,
+        evaluated.user_id,
+        evaluated.payload
+    from stays
+    inner join evaluated
+        on evaluated.audience = stays.audience
+        and evaluated.profile_id = stays.profile_id
+    where stays.exited_at is null
 
 )
 
-select audience, profile_id, entered_at, email, user_id from final
+select audience, profile_id, entered_at, email, user_id, payload from final

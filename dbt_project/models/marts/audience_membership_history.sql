@@ -1,54 +1,51 @@
-{#- One row per stay of a profile in an audience. Built from the previous build of itself, so stays
-    survive rebuilds: open stays stay open while the profile is in, close at `as_of` when it leaves. -#}
-{% set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
+{#- One row per stay of a profile in an audience. State through the DAG: incremental on itself and kept by
+    `--full-refresh` (`full_refresh: false`). Each build writes only what changed at `as_of`: stays that
+    ended (exited_at = as_of; an audience whose file was removed ends every stay) and stays that began
+    (entered_at = as_of). `changed_at` says which build wrote a row (audience_sizes counts from it). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['audience', 'profile_id', 'entered_at'],
+    full_refresh=false,
+) }}
 
 with
 
 current_members as (
 
-    select audience, profile_id, entered_at from {{ ref('audience_membership') }}
+    select audience, profile_id from {{ ref('int_audience_members_evaluated') }}
 
 ),
 
-{% if previous %}
-history as (
-
-    select audience, profile_id, entered_at, exited_at from {{ this }}
-
-),
-
+{% if is_incremental() %}
 open_stays as (
 
-    select * from history where exited_at is null
+    select audience, profile_id, entered_at from {{ this }} where exited_at is null
 
 ),
 
-closed_stays as (
-
-    select * from history where exited_at is not null
-
-),
-
-continuing_or_ended as (
+ended as (
 
     select
         open_stays.audience,
         open_stays.profile_id,
         open_stays.entered_at,
-        case when current_members.profile_id is null then {{ as_of() }} end as exited_at
+        {{ cdp.as_of() }} as exited_at
     from open_stays
-    left join current_members
-        on current_members.audience = open_stays.audience
-        and current_members.profile_id = open_stays.profile_id
+    where not exists (
+        select 1 from current_members
+        where current_members.audience = open_stays.audience
+            and current_members.profile_id = open_stays.profile_id
+    )
 
 ),
 
-new_stays as (
+began as (
 
     select
         current_members.audience,
         current_members.profile_id,
-        current_members.entered_at,
+        {{ cdp.as_of() }} as entered_at,
         cast(null as {{ dbt.type_timestamp() }}) as exited_at
     from current_members
     where not exists (
@@ -59,26 +56,36 @@ new_stays as (
 
 ),
 
-final as (
+changes as (
 
-    select * from closed_stays
+    select * from ended
     union all
-    select * from continuing_or_ended
-    union all
-    select * from new_stays
+    select * from began
 
-)
+),
 {% else %}
+changes as (
+
+    select
+        audience,
+        profile_id,
+        {{ cdp.as_of() }} as entered_at,
+        cast(null as {{ dbt.type_timestamp() }}) as exited_at
+    from current_members
+
+),
+{% endif %}
+
 final as (
 
     select
         audience,
         profile_id,
         entered_at,
-        cast(null as {{ dbt.type_timestamp() }}) as exited_at
-    from current_members
+        exited_at,
+        {{ cdp.run_started_at_literal() }} as changed_at
+    from changes
 
 )
-{% endif %}
 
-select audience, profile_id, entered_at, exited_at from final
+select audience, profile_id, entered_at, exited_at, changed_at from final
