@@ -26,7 +26,6 @@ forgetting twice) finishes what is left and changes nothing else. Nothing here l
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ import duckdb
 import orjson
 
 from orchestration.explorer import ExplorerError, ProfileNotFound, resolve_identifier
+from orchestration.ingestion.landing import content_hash
 from orchestration.ingestion.schema import ensure_ingestion_tables
 from orchestration.privacy.landing_rewrite import rewrite_landing
 from orchestration.privacy.matching import PersonMatcher
@@ -328,11 +328,6 @@ def _delete_rows(con: duckdb.DuckDBPyConnection, table: str, selected: str, coun
     return int(count)
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _renumber(con: duckdb.DuckDBPyConnection, request_id: str, landing: Path) -> None:
     """Shift the line numbers of rows after dropped lines, and record the files' new sizes."""
     con.execute(
@@ -360,13 +355,9 @@ def _renumber(con: duckdb.DuckDBPyConnection, request_id: str, landing: Path) ->
         "as size) s where loaded_files.source_file = s.f",
         [files, sizes],
     )
-    # Where landing identifies files by content, the rewritten file's content is what it now holds.
-    (by_content,) = con.execute(
-        "select count(*) from information_schema.columns where table_name = 'loaded_files' "
-        "and column_name = 'content_hash'"
-    ).fetchone()
-    if by_content and files:
-        digests = [_sha256(Path(f)) if Path(f).exists() else None for f in files]
+    # Landing identifies a file by its content: the rewritten file is what it now holds.
+    if files:
+        digests = [content_hash(Path(f)) if Path(f).exists() else None for f in files]
         con.execute(
             "update loaded_files set content_hash = s.digest from (select unnest(?::varchar[]) as f, "
             "unnest(?::varchar[]) as digest) s where loaded_files.source_file = s.f",
