@@ -86,7 +86,7 @@ def audience_declarations(manifest_path: Path) -> dict[str, AudienceDeclaration]
 def known_audiences(manifest_path: Path | None = None) -> set[str]:
     """Names of the audiences the project declares now (a sync naming any other is refused)."""
     if manifest_path is None:
-        from orchestration.project import ensure_manifest
+        from orchestration.defs.project import ensure_manifest
 
         manifest_path = ensure_manifest().manifest_path
     return set(audience_declarations(manifest_path))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.defs.runner import materialization_metadata, run_all
 from orchestration.ingestion.landing import land_files
-from orchestration.runner import materialization_metadata, run_all
 from orchestration.settings import cdp_home, destinations_file, landing_dir, warehouse_path
 
 _DEMO_DESTINATIONS_TEMPLATE = """\

@@ -13,7 +13,7 @@ from orchestration.settings import PROJECT_ROOT
 
 def test_workspace_points_at_the_definitions_module() -> None:
     workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
-    assert workspace["load_from"][0]["python_module"]["module_name"] == "orchestration.definitions"
+    assert workspace["load_from"][0]["python_module"]["module_name"] == "orchestration.defs.definitions"
 
 
 def test_definitions_validate_with_the_dagster_cli(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path: Path) -> None:
 
 
 def test_asset_graph_has_ingestion_dbt_and_sync_assets(tmp_path: Path) -> None:
-    from orchestration.runner import load_definitions
+    from orchestration.defs.runner import load_definitions
     from tests.conftest import cdp_home
 
     with cdp_home(tmp_path):
@@ -46,7 +46,7 @@ def test_asset_graph_has_ingestion_dbt_and_sync_assets(tmp_path: Path) -> None:
 def test_a_model_edited_after_parsing_triggers_a_new_parse() -> None:
     import os
 
-    from orchestration.project import _manifest_is_stale, dbt_project, ensure_manifest
+    from orchestration.defs.project import _manifest_is_stale, dbt_project, ensure_manifest
 
     project = ensure_manifest()
     assert not _manifest_is_stale(project)

@@ -33,8 +33,8 @@ def audiences(
     import json
 
     from orchestration.audience_listing import list_audiences
+    from orchestration.defs.project import ensure_manifest
     from orchestration.explorer import ExplorerError, _json_default, connect_read_only
-    from orchestration.project import ensure_manifest
     from orchestration.settings import destinations_file, warehouse_path
     from reverse_etl.config import ConfigError
 

@@ -46,8 +46,8 @@ def ingest(
     ),
 ) -> None:
     """Copy files into the landing zone and load them into the warehouse; `--reload` loads landed ones again."""
+    from orchestration.defs.runner import load_days, materialization_metadata, pipeline_log
     from orchestration.ingestion.landing import NotEventData, land
-    from orchestration.runner import load_days, materialization_metadata, pipeline_log
     from orchestration.settings import landing_dir
 
     if bool(paths) == bool(reload):
@@ -157,7 +157,7 @@ def run(
     full_refresh: bool = typer.Option(False, help="Rebuild incremental dbt models from scratch."),
 ) -> None:
     """Materialise every asset once, in process: load landed files, build dbt, run every sync."""
-    from orchestration.runner import PipelineFailed, pipeline_log, run_all
+    from orchestration.defs.runner import PipelineFailed, pipeline_log, run_all
 
     failed: PipelineFailed | None = None
     with pipeline_log(enabled=not verbose(ctx)) as log:
@@ -172,7 +172,7 @@ def run(
 
 
 def _print_materialized(results: dict[str, Any], log: Path, failed: bool = False) -> None:
-    from orchestration.runner import materialization_metadata
+    from orchestration.defs.runner import materialization_metadata
 
     materialized = {
         key: meta for result in results.values() for key, meta in materialization_metadata(result).items()
@@ -196,8 +196,8 @@ def demo(
     profiles: int = typer.Option(5_000, help="People in the generated sample."),
 ) -> None:
     """Generate a sample, run the whole pipeline, sync to a local demo destination, print a summary."""
+    from orchestration.defs.runner import pipeline_log
     from orchestration.demo import run_demo
-    from orchestration.runner import pipeline_log
     from orchestration.settings import cdp_home
 
     with pipeline_log(enabled=not verbose(ctx)) as log:

@@ -130,8 +130,8 @@ def why(
     """Why a profile is or is not in an audience, condition by condition, and when it entered or left."""
     from orchestration.audience_catalog import audience_declarations
     from orchestration.audience_explainer import explain_audience
+    from orchestration.defs.project import ensure_manifest
     from orchestration.explorer import ExplorerError, connect_read_only
-    from orchestration.project import ensure_manifest
     from orchestration.settings import warehouse_path
 
     try:

@@ -51,9 +51,9 @@ class Pipeline:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    from orchestration.defs.runner import load_definitions, materialization_metadata, run_all
     from orchestration.generator import generate
     from orchestration.ingestion.landing import land_files
-    from orchestration.runner import load_definitions, materialization_metadata, run_all
     from orchestration.settings import landing_dir
 
     root = tmp_path_factory.mktemp("new_audience")

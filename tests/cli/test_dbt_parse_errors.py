@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestration import project
 from orchestration.cli import app
+from orchestration.defs import project
 from tests.conftest import cdp_home
 from tests.traits.conftest import add_yaml_trait, copy_project
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import runner
+from orchestration.defs import runner
 from orchestration.errors import format_traceback, one_line
 from tests.cli.conftest import cdp_env, run_cdp, warehouse_held
 from tests.conftest import cdp_home
@@ -75,7 +75,7 @@ def test_command_failing_with_a_cyclic_chain_exits_with_one_line(tmp_path: Path,
     script = textwrap.dedent(
         """
         import sys
-        import orchestration.runner
+        import orchestration.defs.runner
 
         def fail(**_):
             try:
@@ -86,7 +86,7 @@ def test_command_failing_with_a_cyclic_chain_exits_with_one_line(tmp_path: Path,
             except RuntimeError as wrapper:
                 raise wrapper.__cause__
 
-        orchestration.runner.run_all = fail
+        orchestration.defs.runner.run_all = fail
         from orchestration.cli import app
         app(sys.argv[1:], prog_name="cdp")
         """
@@ -127,7 +127,7 @@ def test_run_and_ingest_end_with_one_line_while_another_process_holds_the_wareho
 
 def test_failed_step_is_reported_without_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the quick check (the lock is taken after it), the step itself fails: still one clean error."""
-    from orchestration.runner import PipelineFailed
+    from orchestration.defs.runner import PipelineFailed
 
     home = tmp_path / "home"
     home.mkdir()

@@ -18,14 +18,14 @@ import duckdb
 import pytest
 import requests
 
-from orchestration.assets.ingestion import raw_events
 from orchestration.collector.server import Collector
 from orchestration.collector.spool import recover_open_segments
+from orchestration.defs.assets.ingestion import raw_events
+from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.schedules import ingestion_job
+from orchestration.defs.sensors import build_sensors
 from orchestration.ingestion.landing import event_files
 from orchestration.ingestion.loader import load_files
-from orchestration.resources import WarehouseResource
-from orchestration.schedules import ingestion_job
-from orchestration.sensors import build_sensors
 from tests.collector.conftest import WRITE_KEYS, landed_lines
 
 DAY = dt.date(2026, 11, 2)

@@ -9,9 +9,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets.ingestion import raw_events
 from orchestration.collector.server import Collector
-from orchestration.resources import WarehouseResource
+from orchestration.defs.assets.ingestion import raw_events
+from orchestration.defs.resources import WarehouseResource
 from tests.collector.conftest import WRITE_KEYS
 
 

@@ -10,12 +10,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets.ingestion import raw_events
+from orchestration.defs.assets.ingestion import raw_events
+from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.schedules import ingestion_job
+from orchestration.defs.sensors import build_sensors
 from orchestration.ingestion.landing import land_files
 from orchestration.ingestion.layouts import day_of, source_of
-from orchestration.resources import WarehouseResource
-from orchestration.schedules import ingestion_job
-from orchestration.sensors import build_sensors
 from tests.ingestion.conftest import event, line, write_lines
 
 TODAY = dt.date(2026, 11, 23)

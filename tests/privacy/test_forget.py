@@ -102,7 +102,7 @@ def scenario(
     tmp_path_factory: pytest.TempPathFactory,
     postgres_dsn: str,  # noqa: F811 (the imported fixture)
 ) -> Iterator[Scenario]:
-    from orchestration.runner import run_all
+    from orchestration.defs.runner import run_all
 
     home = tmp_path_factory.mktemp("forget") / "home"
     shutil.copytree(demo_runs.home, home, ignore=shutil.ignore_patterns("demo_input", "logs", "dagster*"))

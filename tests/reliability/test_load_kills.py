@@ -13,10 +13,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets.ingestion import raw_events
+from orchestration.defs.assets.ingestion import raw_events
+from orchestration.defs.resources import WarehouseResource
 from orchestration.generator import generate
 from orchestration.ingestion.landing import event_files
-from orchestration.resources import WarehouseResource
 from tests.reliability.conftest import cdp, finish, kill_when, records_in, warehouse_counts
 
 pytestmark = pytest.mark.reliability

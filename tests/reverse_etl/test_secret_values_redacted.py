@@ -143,8 +143,8 @@ def test_connection_errors_quoting_the_url_are_masked(home, monkeypatch):
 
 
 def test_dagster_metadata_events_and_logs_hold_no_secret(home, monkeypatch, capfd):
-    from orchestration.assets.reverse_etl import sync_asset
-    from orchestration.resources import WarehouseResource
+    from orchestration.defs.assets.reverse_etl import sync_asset
+    from orchestration.defs.resources import WarehouseResource
     from reverse_etl.config import load_destinations
 
     with EchoingServer(status=500) as server:

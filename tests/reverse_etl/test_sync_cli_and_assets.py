@@ -65,8 +65,8 @@ def test_cdp_sync_reports_a_missing_secret_and_exits_non_zero(home, server, monk
 
 
 def test_sync_asset_materialises_with_counts_as_metadata(home, server):
-    from orchestration.assets.reverse_etl import sync_asset
-    from orchestration.resources import WarehouseResource
+    from orchestration.defs.assets.reverse_etl import sync_asset
+    from orchestration.defs.resources import WarehouseResource
     from reverse_etl.config import load_destinations
 
     # The dbt wiring (`get_asset_key_for_model`) is exercised by the pipeline's end-to-end tests;

@@ -49,7 +49,7 @@ def runs(con, audience: str = AUDIENCE) -> list[tuple]:
 
 
 def test_known_audiences_are_the_audience_models_plus_the_warehouse(warehouse):
-    from orchestration.project import ensure_manifest
+    from orchestration.defs.project import ensure_manifest
     from reverse_etl.audiences import known_audiences, manifest_audiences
 
     manifest = ensure_manifest().manifest_path
@@ -62,7 +62,7 @@ def test_known_audiences_are_the_audience_models_plus_the_warehouse(warehouse):
 
 
 def test_an_audience_model_with_no_members_is_known_and_syncs_nothing(warehouse, hook, server):
-    from orchestration.project import ensure_manifest
+    from orchestration.defs.project import ensure_manifest
     from reverse_etl.audiences import known_audiences
 
     create_audience(warehouse, 3)  # members of `vip` only
@@ -118,7 +118,7 @@ def test_cli_refuses_a_misspelled_audience_naming_the_sync_and_known_audiences(t
     )
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         create_audience(con, 5)
-    from orchestration.project import ensure_manifest
+    from orchestration.defs.project import ensure_manifest
 
     ensure_manifest()  # as `cdp run` leaves it; `cdp sync` reads the last manifest, never parses
     result = CliRunner().invoke(app, ["sync"])
@@ -213,8 +213,8 @@ def test_cli_shows_the_guard_exits_non_zero_and_force_applies(home, server):
 
 
 def test_dagster_asset_fails_with_the_reason_and_runs_when_forced(home, server):
-    from orchestration.assets.reverse_etl import sync_asset
-    from orchestration.resources import WarehouseResource
+    from orchestration.defs.assets.reverse_etl import sync_asset
+    from orchestration.defs.resources import WarehouseResource
     from reverse_etl.config import load_destinations
 
     (sync,) = load_destinations(home / "destinations.yml").syncs

@@ -73,7 +73,7 @@ def _checked(result: dg.ExecuteInProcessResult) -> dg.ExecuteInProcessResult:
 
 
 def load_definitions() -> dg.Definitions:
-    from orchestration.definitions import defs
+    from orchestration.defs.definitions import defs
 
     return defs()
 

@@ -7,9 +7,9 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.assets.ingestion import WAREHOUSE_WRITERS
-from orchestration.project import dbt_project
-from orchestration.resources import WarehouseResource
+from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
+from orchestration.defs.project import dbt_project
+from orchestration.defs.resources import WarehouseResource
 
 
 class CdpTranslator(DagsterDbtTranslator):

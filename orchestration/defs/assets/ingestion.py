@@ -6,10 +6,10 @@ import time
 import dagster as dg
 
 from orchestration.collector.spool import recover_open_segments
+from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion.landing import event_files, partition_folder
 from orchestration.ingestion.loader import LoadResult, load_files
-from orchestration.partitions import daily_partitions
-from orchestration.resources import WarehouseResource
 
 WAREHOUSE_WRITERS = "warehouse_writer"
 

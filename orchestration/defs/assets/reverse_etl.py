@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from orchestration.assets.ingestion import WAREHOUSE_WRITERS
-from orchestration.project import dbt_project
-from orchestration.resources import WarehouseResource
+from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
+from orchestration.defs.project import dbt_project
+from orchestration.defs.resources import WarehouseResource
 from orchestration.settings import destinations_file
 from reverse_etl.config import SyncConfig, load_destinations
 from reverse_etl.runner import sync_one

@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.ingestion import raw_events
-from orchestration.assets.reverse_etl import build_sync_assets
-from orchestration.project import ensure_manifest
-from orchestration.resources import build_resources
-from orchestration.schedules import build_schedules, ingestion_job
-from orchestration.sensors import build_sensors
+from orchestration.defs.assets.dbt import build_dbt_assets
+from orchestration.defs.assets.ingestion import raw_events
+from orchestration.defs.assets.reverse_etl import build_sync_assets
+from orchestration.defs.project import ensure_manifest
+from orchestration.defs.resources import build_resources
+from orchestration.defs.schedules import build_schedules, ingestion_job
+from orchestration.defs.sensors import build_sensors
 
 
 @dg.definitions

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.project import dbt_executable, dbt_project
+from orchestration.defs.project import dbt_executable, dbt_project
 from orchestration.settings import cdp_home
 
 
