@@ -1,9 +1,11 @@
 """One sync asset per (audience, destination) in destinations.yml, downstream of the audience table."""
 
 import dagster as dg
+import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
+from orchestration.defs.automation import downstream_of_new_data
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
 from orchestration.settings import destinations_file
@@ -31,6 +33,7 @@ def sync_asset(sync: SyncConfig, audience_membership: dg.AssetKey) -> dg.AssetsD
         pool=WAREHOUSE_WRITERS,
         description=f"Sync audience `{sync.audience}` to `{sync.destination}` ({sync.mode}).",
         kinds={"python"},
+        automation_condition=downstream_of_new_data(),
     )
     def _sync(context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: SyncRunConfig):
         with warehouse.connect() as con:
@@ -43,7 +46,7 @@ def sync_asset(sync: SyncConfig, audience_membership: dg.AssetKey) -> dg.AssetsD
                 force=config.force,
                 manifest_path=dbt_project().manifest_path,  # prepared when the definitions loaded
             )
-        metadata = result.metadata()
+            metadata = {**result.metadata(), **sync_figures(con, sync)}
         if result.guard and not result.dry_run:
             # Nothing was sent: the asset fails so the run shows why, until fixed or forced.
             raise dg.Failure(description=f"sync stopped: {result.guard}", metadata=metadata)
@@ -58,6 +61,28 @@ def sync_asset(sync: SyncConfig, audience_membership: dg.AssetKey) -> dg.AssetsD
         return dg.MaterializeResult(metadata=metadata)
 
     return _sync
+
+
+def sync_figures(con: duckdb.DuckDBPyConnection, sync: SyncConfig) -> dict[str, dg.MetadataValue]:
+    """What the destination should now hold, beside what this run sent: the audience's size and the rows
+    still pending (failed, retried next run)."""
+    try:
+        (members,) = con.execute(
+            "select count(*) from audience_membership where audience = ?", [sync.audience]
+        ).fetchone()
+    except duckdb.CatalogException:
+        members = 0
+    try:
+        (synced,) = con.execute(
+            "select count(*) from sync_snapshots where audience = ? and destination = ?",
+            [sync.audience, sync.destination],
+        ).fetchone()
+    except duckdb.CatalogException:
+        synced = 0
+    return {
+        "audience_members": dg.IntMetadataValue(int(members)),
+        "destination_rows": dg.IntMetadataValue(int(synced)),
+    }
 
 
 def build_sync_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
