@@ -23,12 +23,15 @@ def sync_asset_key(sync: SyncConfig) -> dg.AssetKey:
     return dg.AssetKey(["sync", sync.audience, sync.destination])
 
 
-def sync_asset(sync: SyncConfig, audience_membership: dg.AssetKey) -> dg.AssetsDefinition:
-    """The asset for one sync, downstream of the `audience_membership` table's asset."""
+def sync_asset(
+    sync: SyncConfig, audience_membership: dg.AssetKey, audience: dg.AssetKey | None = None
+) -> dg.AssetsDefinition:
+    """The asset for one sync, downstream of the `audience_membership` table's asset (and of the
+    audience's own model, so the lineage shows which audience feeds which destination)."""
 
     @dg.asset(
         key=sync_asset_key(sync),
-        deps=[audience_membership],
+        deps=[audience_membership, *([audience] if audience else [])],
         group_name="reverse_etl",
         pool=WAREHOUSE_WRITERS,
         description=f"Sync audience `{sync.audience}` to `{sync.destination}` ({sync.mode}).",
@@ -90,4 +93,13 @@ def build_sync_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefiniti
     if not config.syncs:
         return []
     audience_membership = get_asset_key_for_model([dbt_models], "audience_membership")
-    return [sync_asset(sync, audience_membership) for sync in config.syncs]
+    return [
+        sync_asset(sync, audience_membership, _model_key(dbt_models, sync.audience)) for sync in config.syncs
+    ]
+
+
+def _model_key(dbt_models: dg.AssetsDefinition, model: str) -> dg.AssetKey | None:
+    try:
+        return get_asset_key_for_model([dbt_models], model)
+    except Exception:  # a sync of an audience the project no longer declares: the sync itself refuses it
+        return None
