@@ -5,6 +5,7 @@ It lives in `DAGSTER_HOME` (default `CDP_HOME/dagster`), so what the CLI ran sho
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -32,9 +33,15 @@ def dagster_home() -> Path:
 def cdp_instance() -> dg.DagsterInstance:
     """The persistent instance, with runs of CLI processes that died (kill -9) marked failed first:
     otherwise they would hold the warehouse pool's one slot forever and every later run would wait."""
-    instance = dg.DagsterInstance.from_config(str(dagster_home()))
+    instance = _instance_at(dagster_home())
     release_dead_runs(instance)
     return instance
+
+
+@functools.cache
+def _instance_at(home: Path) -> dg.DagsterInstance:
+    # One per home and process: every run of a `cdp` command shares its connections.
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def _alive(pid: int) -> bool:
@@ -44,7 +51,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process its parent has not reaped yet is a zombie: gone all the same
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
