@@ -14,10 +14,11 @@ import dagster as dg
 import duckdb
 from dagster_shared.error import SerializableErrorInfo
 
+from orchestration.collector.spool import recover_open_segments
 from orchestration.defs.assets.ingestion import PER_DAY_COUNTS
 from orchestration.defs.instance import PID_TAG, cdp_instance
 from orchestration.errors import CdpError, dbt_message, lock_message, shorten
-from orchestration.ingestion.landing import landed_days
+from orchestration.ingestion.landing import event_files, landed_days, partition_folder
 from orchestration.settings import cdp_home, landing_dir, warehouse_path
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -130,13 +131,30 @@ def load_days(
     return _checked(result)
 
 
+def days_with_new_files() -> list[dt.date]:
+    """Landed days holding a file the warehouse has not loaded: the days a run must load. Days loaded
+    before are materialised already; planning each again costs two instance events per day for nothing."""
+    landing = landing_dir()
+    recover_open_segments(landing)  # a dead collector's files count as new
+    by_day = {day: event_files([partition_folder(landing, day)]) for day in landed_days(landing)}
+    path = warehouse_path()
+    if not path.exists():
+        return [day for day, files in by_day.items() if files]
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            loaded = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
+        except duckdb.CatalogException:
+            loaded = set()
+    return [day for day, files in by_day.items() if any(str(f) not in loaded for f in files)]
+
+
 def run_all(
     *, as_of: str | None = None, full_refresh: bool = False
 ) -> dict[str, dg.ExecuteInProcessResult | None]:
     """Load every landed day (already-loaded files are skipped), then build dbt and run every sync."""
     check_warehouse_free()
     defs = load_definitions()
-    ingestion = load_days(landed_days(landing_dir()), defs)
+    ingestion = load_days(days_with_new_files(), defs)
     raw = defs.get_assets_def("raw_events")
     downstream = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a is not raw]
     dbt_op = "cdp_dbt_models"

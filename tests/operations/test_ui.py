@@ -128,21 +128,41 @@ def test_the_browser_renders_the_asset_graph_and_a_run(
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(f"{ui}/asset-groups", wait_until="networkidle", timeout=120_000)
-            page.get_by_text("raw_events").first.wait_for(timeout=60_000)
-            page.get_by_text("profiles", exact=True).first.wait_for(timeout=60_000)
+            page.goto(
+                f"{ui}/locations/cdp/asset-groups/marts/lineage", wait_until="networkidle", timeout=120_000
+            )
+            _dismiss_welcome(page)
+            for name in ("profiles", "identity_graph", "profile_traits"):
+                page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / "asset_graph.png"))
+            _assert_no_error_page(page.content())
+
+            page.goto(
+                f"{ui}/locations/cdp/asset-groups/ingestion/lineage",
+                wait_until="networkidle",
+                timeout=120_000,
+            )
+            page.get_by_text("raw_events", exact=True).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(tmp_path / "ingestion.png"))
             _assert_no_error_page(page.content())
 
             page.goto(f"{ui}/runs/{run_id}", wait_until="networkidle", timeout=120_000)
             page.get_by_text("cdp_dbt_models").first.wait_for(timeout=60_000)
-            page.get_by_text("RUN_SUCCESS").first.wait_for(timeout=60_000)
+            page.get_by_text("Success").first.wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / "run.png"))
             _assert_no_error_page(page.content())
         finally:
             browser.close()
     assert (tmp_path / "asset_graph.png").stat().st_size > 10_000
     assert (tmp_path / "run.png").stat().st_size > 10_000
+
+
+def _dismiss_welcome(page) -> None:
+    """The UI greets a new instance with a newsletter dialog over the graph."""
+    page.wait_for_timeout(2000)
+    skip = page.get_by_role("button", name="Skip")
+    if skip.count():
+        skip.click()
 
 
 def _assert_no_error_page(html: str) -> None:
