@@ -6,7 +6,7 @@ from orchestration.defs.alerts import alert_resource, alert_sensors
 from orchestration.defs.assets.dbt import build_dbt_assets
 from orchestration.defs.assets.ingestion import defs_raw_events
 from orchestration.defs.assets.reverse_etl import build_sync_assets
-from orchestration.defs.automation import automation_sensor
+from orchestration.defs.automation import automation_sensor, downstream_of_new_data
 from orchestration.defs.checks import (
     audience_size_check,
     freshness_checks,
@@ -31,6 +31,21 @@ def _audience_keys(dbt_models: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
     )
 
 
+def with_automation(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Every asset below raw_events (predictions too, when an asset module adds them) rebuilds after new
+    events load, unless it declares its own automation condition."""
+    return list(
+        dg.map_asset_specs(
+            lambda spec: (
+                spec
+                if spec.automation_condition is not None
+                else spec.replace_attributes(automation_condition=downstream_of_new_data())
+            ),
+            assets,
+        )
+    )
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     ensure_manifest()
@@ -45,8 +60,9 @@ def defs() -> dg.Definitions:
         *(audience_size_check(key) for key in audiences),
         *(sync_failures_check(s.key, s.key.path[1], s.key.path[2]) for s in syncs),
     ]
+    downstream = [*dbt_models, *syncs]
     return dg.Definitions(
-        assets=[defs_raw_events(), *dbt_models, *syncs],
+        assets=[defs_raw_events(), *with_automation(downstream)],
         asset_checks=checks,
         jobs=[load_job],
         schedules=build_schedules([a.op.name for a in dbt_models]),
