@@ -2,6 +2,7 @@
 
 import datetime as dt
 import time
+import warnings
 from collections.abc import Iterator
 
 import dagster as dg
@@ -27,6 +28,13 @@ class RawEventsConfig(dg.Config):
 
 def build_raw_events(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
     """The asset over `partitions`; a partition range (a backfill) is loaded in one run, one day at a time."""
+    # backfill_policy is "beta" in Dagster: said once per decoration on stderr, which the CLI keeps clean.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _build_raw_events(partitions)
+
+
+def _build_raw_events(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=RAW_EVENTS,
