@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint dev lock clean
+.PHONY: venv demo test lint dev lock clean browser docs
 
 venv: $(STAMP)
 
@@ -29,9 +29,18 @@ test: venv lint
 CDP_HOME ?= $(CURDIR)/.cdp
 DAGSTER_HOME ?= $(CDP_HOME)/dagster
 
+# The UI on the instance `cdp run` and `cdp demo` record their runs in (CDP_HOME/dagster): sensors, the
+# automation sensor and alerts are on by default; schedules are off until turned on.
 dev: venv
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	CDP_HOME=$(CDP_HOME) DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
+
+# Headless Chromium from Debian for the UI's browser test (Playwright drives it; it downloads no browser).
+browser:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+docs: venv
+	$(BIN)/cdp docs
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: venv

@@ -3,6 +3,7 @@
 from orchestration.cli import (  # noqa: F401  (registers commands)
     audiences,
     collect,
+    docs,
     forget,
     pipeline,
     profile,

@@ -64,7 +64,8 @@ def _manifest_is_stale(project: DbtProject) -> bool:
         return True
     written = project.manifest_path.stat().st_mtime
     project_dir = Path(project.project_dir)
-    generated = {project.target_path.resolve(), (project_dir / "logs").resolve()}
+    # target_path is relative to the project: the compiled SQL of every build lies under it.
+    generated = {(project_dir / project.target_path).resolve(), (project_dir / "logs").resolve()}
     sources = (
         path
         for path in project_dir.rglob("*")

@@ -14,12 +14,16 @@ import dagster as dg
 import duckdb
 from dagster_shared.error import SerializableErrorInfo
 
+from orchestration.collector.spool import recover_open_segments
+from orchestration.defs.assets.ingestion import PER_DAY_COUNTS
+from orchestration.defs.instance import PID_TAG, cdp_instance
 from orchestration.errors import CdpError, dbt_message, lock_message, shorten
-from orchestration.ingestion.landing import landed_days
+from orchestration.ingestion.landing import event_files, landed_days, partition_folder
 from orchestration.settings import cdp_home, landing_dir, warehouse_path
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
 
 
 class PipelineFailed(CdpError):
@@ -79,10 +83,12 @@ def load_definitions() -> dg.Definitions:
 
 
 def _instance() -> dg.DagsterInstance:
-    # A persistent instance when DAGSTER_HOME is set (runs then show in the UI), else a throwaway one.
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    # The instance `make dev` shows (DAGSTER_HOME, default CDP_HOME/dagster): the UI lists what the CLI ran.
+    return cdp_instance()
+
+
+def _run_tags() -> dict[str, str]:
+    return {PID_TAG: str(os.getpid()), "cdp/started_by": "cli"}
 
 
 def check_warehouse_free() -> None:
@@ -116,6 +122,7 @@ def load_days(
         instance=_instance(),
         run_config=console_logs(),
         tags={
+            **_run_tags(),
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
         },
@@ -124,18 +131,35 @@ def load_days(
     return _checked(result)
 
 
+def days_with_new_files() -> list[dt.date]:
+    """Landed days holding a file the warehouse has not loaded: the days a run must load. Days loaded
+    before are materialised already; planning each again costs two instance events per day for nothing."""
+    landing = landing_dir()
+    recover_open_segments(landing)  # a dead collector's files count as new
+    by_day = {day: event_files([partition_folder(landing, day)]) for day in landed_days(landing)}
+    path = warehouse_path()
+    if not path.exists():
+        return [day for day, files in by_day.items() if files]
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            loaded = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
+        except duckdb.CatalogException:
+            loaded = set()
+    return [day for day, files in by_day.items() if any(str(f) not in loaded for f in files)]
+
+
 def run_all(
     *, as_of: str | None = None, full_refresh: bool = False
 ) -> dict[str, dg.ExecuteInProcessResult | None]:
     """Load every landed day (already-loaded files are skipped), then build dbt and run every sync."""
     check_warehouse_free()
     defs = load_definitions()
-    ingestion = load_days(landed_days(landing_dir()), defs)
+    ingestion = load_days(days_with_new_files(), defs)
     raw = defs.get_assets_def("raw_events")
     downstream = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a is not raw]
     dbt_op = "cdp_dbt_models"
     result = dg.materialize(
-        [raw, *downstream],
+        [raw, *downstream, *defs.asset_checks],
         # raw_events is loaded above; its source tests run in the dbt op, so its checks are selected.
         selection=dg.AssetSelection.assets(*downstream) | dg.AssetSelection.checks_for_assets(raw),
         resources=defs.resources,
@@ -144,6 +168,7 @@ def run_all(
             "ops": {dbt_op: {"config": {"as_of": as_of, "full_refresh": full_refresh}}},
             **console_logs(),
         },
+        tags=_run_tags(),
         raise_on_error=False,
     )
     return {"ingestion": ingestion, "pipeline": _checked(result)}
@@ -171,7 +196,12 @@ def materialization_metadata(result: dg.ExecuteInProcessResult | None) -> dict[s
     found: dict[str, dict[str, object]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
-        found[materialization.asset_key.to_user_string()] = {
-            k: v.value for k, v in materialization.metadata.items()
-        }
+        key = materialization.asset_key.to_user_string()
+        values = {k: v.value for k, v in materialization.metadata.items()}
+        if key in found:  # another partition of the same asset: its day's counts add up
+            for name in PER_DAY_COUNTS:
+                if name in values:
+                    values[name] = int(values[name]) + int(found[key].get(name, 0))
+            values = {**found[key], **values}
+        found[key] = values
     return found

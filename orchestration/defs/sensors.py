@@ -23,7 +23,7 @@ def landing_fingerprints() -> dict[str, str]:
 
 
 def build_sensors(job) -> list[dg.SensorDefinition]:  # job: the unresolved `load_raw_events` asset job
-    @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+    @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
     def new_landing_files(context: dg.SensorEvaluationContext):
         """Requests a load of each day folder whose files changed since the last evaluation.
 

@@ -1,13 +1,14 @@
 """Every dbt model as a Dagster asset: staging, identity, traits, audiences."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.defs.assets.dbt_metadata import enriched
 from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
+from orchestration.defs.automation import downstream_of_new_data
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
 
@@ -18,6 +19,10 @@ class CdpTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "marts"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
+        # Rebuilt after new events load (see defs/automation.py), once per load.
+        return downstream_of_new_data()
 
 
 class DbtBuildConfig(dg.Config):
@@ -54,14 +59,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     ):
         audiences = audience_model_names(project.manifest_path)
         held: list[Any] = []
-        with warehouse.exported_home():
-            for event in dbt.cli(dbt_build_args(config), context=context).stream():
-                # Audience assets wait for audience_sizes (built later in the same run) to carry its figures.
-                if _output_model(context, event) in audiences:
-                    held.append(event)
-                else:
-                    yield event
-        yield from with_audience_sizes(context, held, warehouse)
+        try:
+            with warehouse.exported_home():
+                # Held until dbt is done: their figures are read from the warehouse, which the dbt
+                # process holds (DuckDB: one writer) while it runs.
+                held.extend(dbt.cli(dbt_build_args(config), context=context).stream())
+        except Exception:
+            # A failed build still reports what it did build, then fails the step.
+            yield from enriched(held, warehouse.path, project.manifest_path, audiences)
+            raise
+        yield from enriched(held, warehouse.path, project.manifest_path, audiences)
 
     return cdp_dbt_models
 
@@ -70,42 +77,3 @@ def audience_model_names(manifest_path: Any) -> set[str]:
     from orchestration.audience_catalog import audience_declarations
 
     return set(audience_declarations(manifest_path))
-
-
-def _output_model(context: dg.AssetExecutionContext, event: Any) -> str | None:
-    output_name = getattr(event, "output_name", None)
-    if output_name is None:
-        return None
-    return context.asset_key_for_output(output_name).path[-1]
-
-
-def with_audience_sizes(
-    context: dg.AssetExecutionContext, events: list[Any], warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """Each audience's members, entries and exits from this build (numeric, so the UI plots them)."""
-    sizes: dict[str, dict[str, Any]] = {}
-    rows: list[tuple[Any, ...]] = []
-    if events:
-        with warehouse.connect(read_only=True) as con:
-            try:
-                rows = con.execute(
-                    """
-                    select audience, members, entered, exited, cast(evaluated_at as varchar)
-                    from audience_sizes
-                    where built_at = (select max(built_at) from audience_sizes)
-                    """
-                ).fetchall()
-            except duckdb.CatalogException:  # the build stopped before audience_sizes
-                rows = []
-        sizes = {
-            audience: {
-                "audience_members": dg.IntMetadataValue(members),
-                "audience_entered": dg.IntMetadataValue(entered),
-                "audience_exited": dg.IntMetadataValue(exited),
-                "audience_evaluated_at": evaluated_at,
-            }
-            for audience, members, entered, exited, evaluated_at in rows
-        }
-    for event in events:
-        found = sizes.get(_output_model(context, event) or "")
-        yield event.with_metadata({**event.metadata, **found}) if found else event
