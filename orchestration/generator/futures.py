@@ -47,10 +47,10 @@ PERSONA_SHARE = np.array([0.25, 0.30, 0.20, 0.25])
 # Per persona: visits a month, product views a visit, orders a month, mean order value, tickets a month,
 # share of visits on the iOS app.
 VISITS_30D = np.array([6.0, 7.0, 3.0, 4.0])
-VIEWS_PER_VISIT = np.array([1.5, 5.0, 1.0, 1.2])
+VIEWS_PER_VISIT = np.array([1.5, 7.0, 1.0, 1.2])
 ORDERS_30D = np.array([2.0, 0.25, 0.5, 0.6])
 ORDER_VALUE = np.array([180.0, 45.0, 70.0, 30.0])
-TICKETS_30D = np.array([0.1, 0.1, 1.6, 0.1])
+TICKETS_30D = np.array([0.1, 0.1, 2.5, 0.1])
 MOBILE_SHARE = np.array([0.2, 0.15, 0.2, 0.95])
 BRAND_LOVER_SHARE = 0.3
 NEW_BRAND_FAN_SHARE = 0.15
@@ -86,10 +86,10 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     persona = rng.choice(len(PERSONAS), p, p=PERSONA_SHARE)
     vigour = rng.lognormal(0.0, 0.3, p)  # each person's own level around their persona's
     risk = np.where(persona == PERSONAS.index("support_heavy"), rng.beta(4, 2, p), rng.beta(2, 3, p))
-    will_churn = rng.random(p) < 1 / (1 + np.exp(-10 * (risk - 0.62)))
+    will_churn = rng.random(p) < 1 / (1 + np.exp(-20 * (risk - 0.6)))
     intent = rng.random(p) < INTENT_SHARE
     order_rate = ORDERS_30D[persona] * vigour
-    order_value = ORDER_VALUE[persona] * rng.lognormal(0.0, 0.35, p)
+    order_value = ORDER_VALUE[persona] * rng.lognormal(0.0, 0.25, p)
 
     # Brand preference: lovers ~85 % on one brand, new-brand fans split between Nimbus and Oakhurst.
     brand_lover = rng.random(p) < BRAND_LOVER_SHARE
@@ -106,17 +106,17 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     first_ms = start_ms + rng.integers(0, 10 * DAY_MS, p)
     early_len = np.maximum(cutoff_ms - 30 * DAY_MS - first_ms, DAY_MS)
     early_start = cutoff_ms - 30 * DAY_MS - early_len
-    decline = 1.0 - 0.9 * risk**1.3
+    decline = 1.0 - 0.95 * risk**1.2
     visit_rate = VISITS_30D[persona] * vigour
     early_visits = 1 + rng.poisson(visit_rate * early_len / (30 * DAY_MS))
     late_visits = rng.poisson(visit_rate * decline)
-    ticket_rate = TICKETS_30D[persona] + 1.2 * risk**2
+    ticket_rate = TICKETS_30D[persona] + 2.0 * risk**2
     pre_tickets = rng.poisson(ticket_rate * PRE_DAYS / 30)
     pre_orders = rng.poisson(order_rate * PRE_DAYS / 30 * (0.6 + 0.4 * decline))
 
     # After it: churners vanish; the others come back within 30 days and order at their rate.
     alive = ~will_churn
-    future_rate = order_rate * np.where(intent, 3.0, 1.0) * (1.2 - 0.5 * risk)
+    future_rate = order_rate * np.where(intent, 4.0, 0.7) * (1.2 - 0.5 * risk)
     post_visits = np.where(alive, 1 + rng.poisson(1.0, p), 0)
     orders_30 = np.where(alive, rng.poisson(future_rate), 0)
     orders_60 = np.where(alive, rng.poisson(2 * future_rate), 0)
@@ -141,7 +141,7 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     is_pre_visit = visit_ms < cutoff_ms
     # Product views happen on visits before the cutoff; purchase intent shows as heavy browsing in the last week.
     views = rng.poisson(VIEWS_PER_VISIT[persona[visit_owner]]) * is_pre_visit
-    intent_views = np.where(intent, rng.poisson(6.0, p), 0)
+    intent_views = np.where(intent, 2 + rng.poisson(6.0, p), 0)
     view_owner = np.concatenate([np.repeat(visit_owner, views), np.repeat(ids, intent_views)])
     view_ms = np.concatenate(
         [
