@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 from dagster_shared.error import SerializableErrorInfo
 
+from orchestration.defs.assets.dbt import DBT_OPS
 from orchestration.errors import CdpError, dbt_message, lock_message, shorten
 from orchestration.ingestion.landing import landed_days
 from orchestration.settings import cdp_home, landing_dir, warehouse_path
@@ -133,7 +134,7 @@ def run_all(
     ingestion = load_days(landed_days(landing_dir()), defs)
     raw = defs.get_assets_def("raw_events")
     downstream = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a is not raw]
-    dbt_op = "cdp_dbt_models"
+    dbt_config = {"config": {"as_of": as_of, "full_refresh": full_refresh}}
     result = dg.materialize(
         [raw, *downstream],
         # raw_events is loaded above; its source tests run in the dbt op, so its checks are selected.
@@ -141,7 +142,7 @@ def run_all(
         resources=defs.resources,
         instance=_instance(),
         run_config={
-            "ops": {dbt_op: {"config": {"as_of": as_of, "full_refresh": full_refresh}}},
+            "ops": {op: dbt_config for op in DBT_OPS},
             **console_logs(),
         },
         raise_on_error=False,

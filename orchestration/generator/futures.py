@@ -126,7 +126,9 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     sixty = np.full(p, 60 * DAY_MS, dtype=np.int64)
     pre_len = cutoff_ms - first_ms
 
-    def rows(counts: np.ndarray, start: np.ndarray | int, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows(
+        counts: np.ndarray, start: np.ndarray | int, length: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         owners = np.repeat(ids, counts)
         start_array = np.broadcast_to(np.asarray(start, dtype=np.int64), (p,)) + zeros
         return owners, _times(rng, owners, start_array, length)
@@ -146,7 +148,9 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     view_ms = np.concatenate(
         [
             np.repeat(visit_ms, views) + rng.integers(1_000, 600_000, int(views.sum())),
-            _times(rng, np.repeat(ids, intent_views), np.full(p, cutoff_ms - 7 * DAY_MS), np.full(p, 7 * DAY_MS)),
+            _times(
+                rng, np.repeat(ids, intent_views), np.full(p, cutoff_ms - 7 * DAY_MS), np.full(p, 7 * DAY_MS)
+            ),
         ]
     )
     order_owner, order_ms = zip(
@@ -175,7 +179,12 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     view_mobile = rng.random(len(view_owner)) < MOBILE_SHARE[persona[view_owner]]
 
     kinds = pa.dictionary(pa.int8(), pa.string())
-    n_visits, n_views, n_orders, n_tickets = len(visit_owner), len(view_owner), len(order_owner), len(ticket_owner)
+    n_visits, n_views, n_orders, n_tickets = (
+        len(visit_owner),
+        len(view_owner),
+        len(order_owner),
+        len(ticket_owner),
+    )
     event = np.concatenate(
         [
             np.full(p, "Identify"),
@@ -193,7 +202,9 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
             "mobile": np.concatenate(
                 [np.zeros(p, bool), visit_mobile, view_mobile, np.zeros(n_orders + n_tickets, bool)]
             ),
-            "brand": np.concatenate([np.full(p + n_visits, -1), view_brand, order_brand, np.full(n_tickets, -1)]),
+            "brand": np.concatenate(
+                [np.full(p + n_visits, -1), view_brand, order_brand, np.full(n_tickets, -1)]
+            ),
             "product": np.concatenate(
                 [np.full(p + n_visits, -1), view_product, order_product, np.full(n_tickets, -1)]
             ),
@@ -214,7 +225,9 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
             "cutoff": pa.array(np.full(p, cutoff_ms * 1000), pa.timestamp("us")),
             "will_churn_30d": will_churn,
             "will_purchase_30d": orders_30 > 0,
-            "revenue_90d": np.round(np.bincount(order_owner, revenue * (order_ms >= cutoff_ms), minlength=p), 2),
+            "revenue_90d": np.round(
+                np.bincount(order_owner, revenue * (order_ms >= cutoff_ms), minlength=p), 2
+            ),
             "brand_lover": brand_lover,
             "favorite_brand": [BRANDS[f] if f >= 0 else None for f in favorite],
         }

@@ -21,7 +21,9 @@ def model_matrix(frame: pd.DataFrame) -> pd.DataFrame:
         features[f"plan_{name}"] = (plan == name).astype("float64")
     features["has_subscribed"] = features["has_subscribed"].fillna(False).astype("float64")
     # Trend of activity: the latest 30 days against the 30 before (a decline is negative).
-    features["activity_trend"] = np.log1p(features["active_days_30d"]) - np.log1p(features["active_days_prev_30d"])
+    features["activity_trend"] = np.log1p(features["active_days_30d"]) - np.log1p(
+        features["active_days_prev_30d"]
+    )
     return features.astype("float64").fillna(0.0)
 
 
@@ -29,7 +31,9 @@ def model_matrix(frame: pd.DataFrame) -> pd.DataFrame:
 PERSONA_FEATURES = {
     "orders": lambda f: np.log1p(f["orders_90d"]),
     "order_value": lambda f: np.log1p(f["avg_order_value"]),
-    "browsing": lambda f: np.log1p(f["product_views_90d"] / np.maximum(f["events_90d"] - f["product_views_90d"], 1)),
+    "browsing": lambda f: np.log1p(
+        f["product_views_90d"] / np.maximum(f["events_90d"] - f["product_views_90d"], 1)
+    ),
     "support": lambda f: np.log1p(f["support_tickets_90d"]),
     "mobile": lambda f: f["mobile_share"],
     "activity": lambda f: np.log1p(f["active_days_30d"] + f["active_days_prev_30d"]),

@@ -71,7 +71,9 @@ def train_classifier(
     predicted = estimator.predict_proba(x_train[held])[:, 1]
     rate = float(y[~held].mean())
     y_held = y[held]
-    outcome = ModelOutcome(model, [column], None, training_rows=int((~held).sum()), holdout_rows=int(held.sum()))
+    outcome = ModelOutcome(
+        model, [column], None, training_rows=int((~held).sum()), holdout_rows=int(held.sum())
+    )
     outcome.holdout_predictions = predicted
     if y_held.min() == y_held.max():
         outcome.skipped = "the held-out profiles hold a single class"
@@ -101,17 +103,26 @@ def train_regressor(
     """A gradient-boosted regressor of a non-negative value; MAE next to the mean predictor's."""
     values = values.astype("float64")
     if values.notna().sum() < MIN_LABELLED:
-        return ModelOutcome(model, [column], None, skipped=f"too few labelled profiles: {int(values.notna().sum())}")
+        return ModelOutcome(
+            model, [column], None, skipped=f"too few labelled profiles: {int(values.notna().sum())}"
+        )
     if values.nunique() < 2:
-        return ModelOutcome(model, [column], None, skipped=f"a single value: every labelled profile has {values.iloc[0]}")
+        return ModelOutcome(
+            model, [column], None, skipped=f"a single value: every labelled profile has {values.iloc[0]}"
+        )
     y = values.to_numpy()
     held = holdout_mask(len(y), seed)
     estimator = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.06, random_state=seed)
     estimator.fit(x_train[~held], y[~held])
     predicted = np.maximum(estimator.predict(x_train[held]), 0)
     mean = float(y[~held].mean())
-    outcome = ModelOutcome(model, [column], None, training_rows=int((~held).sum()), holdout_rows=int(held.sum()))
-    outcome.metrics = {"mae": float(mean_absolute_error(y[held], predicted)), "mean_value": float(y[held].mean())}
+    outcome = ModelOutcome(
+        model, [column], None, training_rows=int((~held).sum()), holdout_rows=int(held.sum())
+    )
+    outcome.metrics = {
+        "mae": float(mean_absolute_error(y[held], predicted)),
+        "mean_value": float(y[held].mean()),
+    }
     outcome.baseline = {"mae": float(mean_absolute_error(y[held], np.full(held.sum(), mean)))}
     outcome.metrics["mae_ratio"] = outcome.metrics["mae"] / max(outcome.baseline["mae"], 1e-9)
     outcome.beats_baseline = outcome.metrics["mae"] < outcome.baseline["mae"]
@@ -125,4 +136,7 @@ def brand_similarity(shares: pd.DataFrame, brands: list[str], top: int = 2) -> d
     norms = np.linalg.norm(matrix, axis=0)
     cosine = (matrix.T @ matrix) / np.maximum(np.outer(norms, norms), 1e-12)
     np.fill_diagonal(cosine, -np.inf)
-    return {brand: [brands[j] for j in np.argsort(-cosine[i], kind="stable")[:top]] for i, brand in enumerate(brands)}
+    return {
+        brand: [brands[j] for j in np.argsort(-cosine[i], kind="stable")[:top]]
+        for i, brand in enumerate(brands)
+    }

@@ -79,7 +79,9 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
     rng = np.random.default_rng(seed)
     fit_rows = z if len(z) <= FIT_SAMPLE else z[rng.choice(len(z), FIT_SAMPLE, replace=False)]
     sample = fit_rows[rng.choice(len(fit_rows), min(SILHOUETTE_SAMPLE, len(fit_rows)), replace=False)]
-    previous_z = scaler.transform(pd.DataFrame(previous["centroids"], columns=features.columns)) if previous else None
+    previous_z = (
+        scaler.transform(pd.DataFrame(previous["centroids"], columns=features.columns)) if previous else None
+    )
 
     silhouettes, fits = {}, {}
     for k in K_RANGE:
@@ -115,8 +117,10 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
                 matched += 1
         names = _unique(names)
         # Keep the previous run's order for matched personas (stable indices and colours in the UI).
-        position = {row: col for row, col in zip(rows, cols, strict=True) if distance[row, col] <= MATCH_DISTANCE}
-        order = sorted(order, key=lambda i: (position.get(i, len(previous_z) + i)))
+        position = {
+            row: col for row, col in zip(rows, cols, strict=True) if distance[row, col] <= MATCH_DISTANCE
+        }
+        order = sorted(order, key=lambda i: position.get(i, len(previous_z) + i))
     else:
         order = sorted(order, key=lambda i: names[i])
     centroids_z = centroids_z[order]
@@ -128,7 +132,11 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
     logits -= logits.max(axis=1, keepdims=True)
     scores = np.exp(logits)
     scores /= scores.sum(axis=1, keepdims=True)
-    silhouette = float(silhouette_score(sample, _nearest(sample, centroids_z), random_state=seed)) if len(centroids_z) > 1 else 0.0
+    silhouette = (
+        float(silhouette_score(sample, _nearest(sample, centroids_z), random_state=seed))
+        if len(centroids_z) > 1
+        else 0.0
+    )
     return Personas(
         labels=labels,
         names=names,

@@ -12,7 +12,13 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from orchestration.predictive.features import model_matrix, persona_matrix
-from orchestration.predictive.models import ModelOutcome, brand_similarity, holdout_mask, train_classifier, train_regressor
+from orchestration.predictive.models import (
+    ModelOutcome,
+    brand_similarity,
+    holdout_mask,
+    train_classifier,
+    train_regressor,
+)
 from orchestration.predictive.personas import Personas, find_personas
 from orchestration.predictive.settings import PredictiveSettings, slug
 
@@ -21,7 +27,9 @@ from orchestration.predictive.settings import PredictiveSettings, slug
 class ModelInputs:
     """What a scoring model gets: labelled training rows (features at the cutoff) and the rows to score."""
 
-    training: pd.DataFrame  # int_profile_features rows of feature_set 'training' with events before the cutoff
+    training: (
+        pd.DataFrame
+    )  # int_profile_features rows of feature_set 'training' with events before the cutoff
     x_train: pd.DataFrame  # their model matrix
     x_score: pd.DataFrame  # model matrix of every profile at as_of, indexed by profile_id
     settings: PredictiveSettings
@@ -60,7 +68,9 @@ def purchase(inputs: ModelInputs) -> ModelOutcome:
 @scoring_model("ltv_90d")
 def lifetime_value(inputs: ModelInputs) -> ModelOutcome:
     values = inputs.training["label_revenue_90d"]
-    return train_regressor("ltv_90d", "predicted_ltv_90d", inputs.x_train, values, inputs.x_score, inputs.seed)
+    return train_regressor(
+        "ltv_90d", "predicted_ltv_90d", inputs.x_train, values, inputs.x_score, inputs.seed
+    )
 
 
 @scoring_model("brand_affinity")
@@ -72,13 +82,23 @@ def brand_affinity(inputs: ModelInputs) -> ModelOutcome:
     columns = list(inputs.settings.brand_columns.values())
     parts = [
         train_classifier(
-            "brand_affinity", column, inputs.x_train, inputs.training[f"label_bought_{slug(brand)}_90d"],
-            inputs.x_score, inputs.seed,
+            "brand_affinity",
+            column,
+            inputs.x_train,
+            inputs.training[f"label_bought_{slug(brand)}_90d"],
+            inputs.x_score,
+            inputs.seed,
         )
         for brand, column in zip(brands, columns, strict=True)
     ]
     skipped = [f"{brand}: {part.skipped}" for brand, part in zip(brands, parts, strict=True) if part.skipped]
-    outcome = ModelOutcome("brand_affinity", columns, None, training_rows=parts[0].training_rows, holdout_rows=parts[0].holdout_rows)
+    outcome = ModelOutcome(
+        "brand_affinity",
+        columns,
+        None,
+        training_rows=parts[0].training_rows,
+        holdout_rows=parts[0].holdout_rows,
+    )
     if skipped:
         outcome.skipped = "; ".join(skipped)
         return outcome
@@ -87,7 +107,9 @@ def brand_affinity(inputs: ModelInputs) -> ModelOutcome:
     bought = inputs.training[[f"label_bought_{slug(b)}_90d" for b in brands]].to_numpy(dtype=bool)[held]
     buyers = bought.any(axis=1)
     top = np.column_stack([part.holdout_predictions for part in parts]).argmax(axis=1)
-    popular = int(inputs.training[[f"label_bought_{slug(b)}_90d" for b in brands]][~held].sum().to_numpy().argmax())
+    popular = int(
+        inputs.training[[f"label_bought_{slug(b)}_90d" for b in brands]][~held].sum().to_numpy().argmax()
+    )
     shares = inputs.training[[f"order_share_{slug(b)}" for b in brands]]
     outcome.metrics = {
         "mean_auc": float(np.mean([part.metrics["auc"] for part in parts])),
@@ -108,7 +130,12 @@ def brand_affinity(inputs: ModelInputs) -> ModelOutcome:
 def _goal_model(goal: Any) -> ScoringModel:
     def model(inputs: ModelInputs) -> ModelOutcome:
         return train_classifier(
-            f"goal_{goal.name}", goal.column, inputs.x_train, inputs.training[goal.label], inputs.x_score, inputs.seed
+            f"goal_{goal.name}",
+            goal.column,
+            inputs.x_train,
+            inputs.training[goal.label],
+            inputs.x_score,
+            inputs.seed,
         )
 
     return model

@@ -94,3 +94,14 @@ def load_settings(project_dir: Path | None = None) -> PredictiveSettings:
         goals=parse_goals(variables.get("predictive_goals"), list(variables.get("tracked_events") or [])),
         cutoff_days=int(variables.get("predictive_cutoff_days", 90)),
     )
+
+
+_PREDICTION_COLUMN = re.compile(
+    r"(churn_probability|purchase_propensity_30d|predicted_ltv_90d|brand_affinity_\w+|recommended_products"
+    r"|persona|persona_affinity|persona_scores|\w+_propensity)"
+)
+
+
+def is_prediction_column(name: str) -> bool:
+    """A profile_traits column that comes from profile_predictions (shown apart by `cdp profile`)."""
+    return bool(_PREDICTION_COLUMN.fullmatch(name))

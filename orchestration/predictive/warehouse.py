@@ -35,7 +35,9 @@ create table if not exists model_runs (
 """
 
 
-def read_features(con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_features(
+    con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(training rows, scoring rows) of int_profile_features, each sorted by profile_id."""
     frame = con.execute(f"select * from {table} order by profile_id, feature_set").df()
     training = frame[frame["feature_set"] == "training"].reset_index(drop=True)
@@ -131,7 +133,12 @@ def publish(
             ).fetchone()[0]
         )
         previous_columns = (
-            {r[0] for r in con.execute("select column_name from information_schema.columns where table_schema = 'main' and table_name = 'profile_predictions'").fetchall()}
+            {
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = 'main' and table_name = 'profile_predictions'"
+                ).fetchall()
+            }
             if has_previous
             else set()
         )
@@ -139,8 +146,16 @@ def publish(
         select += [f"_fresh.{c}" for c in new_columns]
         for column in kept:
             kind = "varchar" if column in ("persona", "persona_scores", "recommended_products") else "double"
-            select.append(f"cast(previous.{column} as {kind}) as {column}" if column in previous_columns else f"cast(null as {kind}) as {column}")
-        joined = "left join profile_predictions as previous on previous.profile_id = _fresh.profile_id" if has_previous and kept else ""
+            select.append(
+                f"cast(previous.{column} as {kind}) as {column}"
+                if column in previous_columns
+                else f"cast(null as {kind}) as {column}"
+            )
+        joined = (
+            "left join profile_predictions as previous on previous.profile_id = _fresh.profile_id"
+            if has_previous and kept
+            else ""
+        )
         con.execute("begin transaction")
         con.execute(
             f"""create or replace table profile_predictions as
@@ -152,10 +167,21 @@ def publish(
             con.execute(
                 "insert into model_runs values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 [
-                    run_id, outcome.model, scored_at, cutoff, scored_at, outcome.training_rows, outcome.holdout_rows,
-                    json.dumps(outcome.metrics, sort_keys=True), json.dumps(outcome.baseline, sort_keys=True),
-                    outcome.beats_baseline, outcome.published, outcome.skipped,
-                    json.dumps(run.personas.state()) if outcome.model == "personas" and run.personas else None,
+                    run_id,
+                    outcome.model,
+                    scored_at,
+                    cutoff,
+                    scored_at,
+                    outcome.training_rows,
+                    outcome.holdout_rows,
+                    json.dumps(outcome.metrics, sort_keys=True),
+                    json.dumps(outcome.baseline, sort_keys=True),
+                    outcome.beats_baseline,
+                    outcome.published,
+                    outcome.skipped,
+                    json.dumps(run.personas.state())
+                    if outcome.model == "personas" and run.personas
+                    else None,
                 ],
             )
         con.execute("commit")
@@ -167,4 +193,9 @@ def publish(
 
 
 def outcome_summary(outcome: ModelOutcome) -> dict[str, Any]:
-    return {"model": outcome.model, "published": outcome.published, "skipped": outcome.skipped, **outcome.metrics}
+    return {
+        "model": outcome.model,
+        "published": outcome.published,
+        "skipped": outcome.skipped,
+        **outcome.metrics,
+    }
