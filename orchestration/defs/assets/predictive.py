@@ -111,7 +111,7 @@ def build_predictive_assets(dbt_features: dg.AssetsDefinition) -> list[dg.Assets
                 con,
                 run,
                 settings,
-                context.run_id,
+                context.run.run_id,
                 scored_at,
                 _moment(training),
                 prediction_columns(settings, run.all_outcomes),
