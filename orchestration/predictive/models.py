@@ -32,6 +32,9 @@ class ModelOutcome:
     training_rows: int = 0
     holdout_rows: int = 0
     holdout_predictions: np.ndarray | None = None  # on the held-out rows (holdout_mask), for combined metrics
+    estimators: dict[str, Any] = field(
+        default_factory=dict
+    )  # column -> fitted estimator, to score other frames
 
     @property
     def published(self) -> bool:
@@ -93,6 +96,7 @@ def train_classifier(
         outcome.metrics["auc"] >= outcome.baseline["auc"] + AUC_MARGIN
         and outcome.metrics["brier"] < outcome.baseline["brier"]
     )
+    outcome.estimators[column] = estimator
     outcome.scores = pd.DataFrame({column: estimator.predict_proba(x_score)[:, 1]}, index=x_score.index)
     return outcome
 
@@ -126,6 +130,7 @@ def train_regressor(
     outcome.baseline = {"mae": float(mean_absolute_error(y[held], np.full(held.sum(), mean)))}
     outcome.metrics["mae_ratio"] = outcome.metrics["mae"] / max(outcome.baseline["mae"], 1e-9)
     outcome.beats_baseline = outcome.metrics["mae"] < outcome.baseline["mae"]
+    outcome.estimators[column] = estimator
     outcome.scores = pd.DataFrame({column: np.maximum(estimator.predict(x_score), 0)}, index=x_score.index)
     return outcome
 

@@ -40,6 +40,13 @@ class Personas:
     silhouette: float
     silhouettes: dict[int, float] = field(default_factory=dict)
     matched: int = 0  # personas carried over from the previous run
+    scaler: StandardScaler | None = None
+
+    def assign(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(persona index, affinity to every persona) of other profiles, against these centroids."""
+        z = self.scaler.transform(features)
+        centroids = self.scaler.transform(pd.DataFrame(self.centroids, columns=features.columns))
+        return _nearest(z, centroids), affinities(z, centroids)
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -127,11 +134,7 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
     names = [names[i] for i in order]
     labels = _nearest(z, centroids_z)
 
-    squared = ((z[:, None, :] - centroids_z[None, :, :]) ** 2).sum(axis=2)
-    logits = -0.5 * squared
-    logits -= logits.max(axis=1, keepdims=True)
-    scores = np.exp(logits)
-    scores /= scores.sum(axis=1, keepdims=True)
+    scores = affinities(z, centroids_z)
     silhouette = (
         float(silhouette_score(sample, _nearest(sample, centroids_z), random_state=seed))
         if len(centroids_z) > 1
@@ -145,7 +148,16 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
         silhouette=silhouette,
         silhouettes=silhouettes,
         matched=matched,
+        scaler=scaler,
     )
+
+
+def affinities(z: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """A soft assignment: softmax of minus half the squared standardised distance to each centroid."""
+    logits = -0.5 * ((z[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    logits -= logits.max(axis=1, keepdims=True)
+    scores = np.exp(logits)
+    return scores / scores.sum(axis=1, keepdims=True)
 
 
 def _nearest(z: np.ndarray, centroids: np.ndarray) -> np.ndarray:

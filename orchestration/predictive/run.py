@@ -144,7 +144,7 @@ def _goal_model(goal: Any) -> ScoringModel:
 def persona_scores_json(names: list[str], scores: np.ndarray) -> pd.Series:
     """{"name": score, ...} per row, built column by column (no loop over profiles)."""
     parts = [
-        pd.Series(np.round(scores[:, i], 4)).map("{:.4f}".format).radd(f"{json.dumps(name)}: ")
+        pd.Series(np.char.mod("%.4f", scores[:, i])).radd(f"{json.dumps(name)}: ")
         for i, name in enumerate(names)
     ]
     joined = parts[0]
@@ -184,9 +184,11 @@ def run_models(
         settings=settings,
         seed=seed,
     )
-    registered = dict(models if models is not None else SCORING_MODELS)
-    for goal in settings.goals:
-        registered.setdefault(f"goal_{goal.name}", _goal_model(goal))
+    # `models` narrows the run to those (tests, a benchmark); by default every registered model and goal.
+    registered = dict(models) if models is not None else dict(SCORING_MODELS)
+    if models is None:
+        for goal in settings.goals:
+            registered.setdefault(f"goal_{goal.name}", _goal_model(goal))
     # One thread: OpenMP's default of one per core thrashes on a shared machine (10x slower under load),
     # and one thread makes results independent of the core count.
     with threadpool_limits(limits=1):
@@ -220,3 +222,30 @@ def run_models(
         if persona_outcome.published:
             scores = scores.join(persona_outcome.scores)
     return PredictionRun(scores=scores, outcomes=outcomes, personas=personas, persona_outcome=persona_outcome)
+
+
+def rescore(run: PredictionRun, scoring: pd.DataFrame) -> pd.DataFrame:
+    """Score other profiles' features with a run's fitted models and personas (what the run itself
+    does for its scoring frame): published columns only, indexed by profile_id."""
+    scoring = scoring.sort_values("profile_id").set_index("profile_id")
+    x_score = model_matrix(scoring.reset_index()).set_index(scoring.index)
+    columns = {}
+    with threadpool_limits(limits=1):
+        for outcome in run.outcomes:
+            if not outcome.published:
+                continue
+            for column, estimator in outcome.estimators.items():
+                if hasattr(estimator, "predict_proba"):
+                    columns[column] = estimator.predict_proba(x_score)[:, 1]
+                else:
+                    columns[column] = np.maximum(estimator.predict(x_score), 0)
+    scores = pd.DataFrame(columns, index=scoring.index)
+    if run.personas is not None and run.persona_outcome.published:
+        active = scoring["events_total"].to_numpy() > 0
+        labels, affinity = run.personas.assign(persona_matrix(x_score[active]))
+        frame = pd.DataFrame(index=scoring.index[active])
+        frame["persona"] = np.array(run.personas.names, dtype=object)[labels]
+        frame["persona_affinity"] = affinity[np.arange(len(labels)), labels]
+        frame["persona_scores"] = persona_scores_json(run.personas.names, affinity)
+        scores = scores.join(frame)
+    return scores

@@ -57,6 +57,9 @@
     {%- for goal in cdp.predictive_goals() -%}
         {%- do columns.append((goal.name ~ '_propensity', dbt.type_float())) -%}
     {%- endfor -%}
+    {%- for name in var('predictive_extra_columns', []) or [] -%}
+        {%- do columns.append((name, dbt.type_float())) -%}
+    {%- endfor -%}
     {{ return(columns) }}
 {%- endmacro %}
 
