@@ -7,7 +7,8 @@ The window is `PRE_DAYS + POST_DAYS` whole UTC days ending with `end_date`; the 
 before its end, so a model trained on features at `as_of - 90 days` (the end of the window) sees exactly
 the planted futures in its labels. Before the cutoff each person behaves after a planted persona
 (loyal high-value buyers, window shoppers, support-heavy customers, casual mobile users) and a planted
-risk: the riskier, the fewer visits in the last 30 days before the cutoff and the more support contacts.
+risk: the riskier, the fewer visits in the last 30 days before the cutoff, the earlier the last of them, and
+the more support contacts.
 After it:
 
  - churners (drawn from risk) produce no event at all;
@@ -110,6 +111,8 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
     visit_rate = VISITS_30D[persona] * vigour
     early_visits = 1 + rng.poisson(visit_rate * early_len / (30 * DAY_MS))
     late_visits = rng.poisson(visit_rate * decline)
+    # ... and the riskier stop earlier in those 30 days, so their last visit is older at the cutoff.
+    late_len = (30 * DAY_MS * (1.0 - 0.7 * risk)).astype(np.int64)
     ticket_rate = TICKETS_30D[persona] + 2.0 * risk**2
     pre_tickets = rng.poisson(ticket_rate * PRE_DAYS / 30)
     pre_orders = rng.poisson(order_rate * PRE_DAYS / 30 * (0.6 + 0.4 * decline))
@@ -135,7 +138,7 @@ def generate_futures(profiles: int, seed: int, out: Path, end_date: dt.date) -> 
 
     visit_owner, visit_ms = zip(
         rows(early_visits, early_start, early_len),
-        rows(late_visits, cutoff_ms - 30 * DAY_MS, thirty),
+        rows(late_visits, cutoff_ms - 30 * DAY_MS, late_len),
         rows(post_visits, cutoff_ms, thirty),
         strict=True,
     )
