@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,10 @@ AS_OF = "2026-03-02 00:00:00"
 
 
 def build_inputs(home: Path, profiles: int) -> float:
-    """Events into int_events_resolved and profiles; returns the seconds dbt took for the features."""
+    """Events into int_events_resolved and profiles; returns the seconds dbt took for the features (in a
+    copy of the dbt project, so its target/ never meets another build's)."""
+    project = home / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     summary = generate_futures(profiles, 3, home / "input", END_DATE)
     files = [str(f) for f in summary.files]
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
@@ -62,7 +66,7 @@ def build_inputs(home: Path, profiles: int) -> float:
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "run", "--quiet", "--select", "int_profile_features",
          "--vars", json.dumps({"as_of": AS_OF})],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, "CDP_HOME": str(home)}, check=True,
+        cwd=project, env={**os.environ, "CDP_HOME": str(home)}, check=True,
     )  # fmt: skip
     return time.perf_counter() - started
 

@@ -57,8 +57,8 @@ class Personas:
         return {"names": self.names, "centroids": self.centroids.round(6).tolist()}
 
 
-def name_centroid(z: pd.Series) -> str:
-    """Up to two words for the strongest deviations of a standardised centroid: "high-value loyal"."""
+def _ranked_words(z: pd.Series) -> list[str]:
+    """The words a standardised centroid earns, strongest deviation first."""
     words = []
     for feature, high, low, threshold in _WORDS:
         value = float(z[feature])
@@ -67,16 +67,24 @@ def name_centroid(z: pd.Series) -> str:
         elif low and value <= -threshold:
             words.append((-value, low))
     words.sort(key=lambda item: -item[0])
-    return " ".join(word for _, word in words[:2]) or "typical"
+    return [word for _, word in words]
 
 
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    result = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        result.append(name if seen[name] == 1 else f"{name} {seen[name]}")
-    return result
+def name_centroid(z: pd.Series) -> str:
+    """Up to two words for the strongest deviations of a standardised centroid: "high-value loyal"."""
+    return " ".join(_ranked_words(z)[:2]) or "typical"
+
+
+def name_centroids(centroids: pd.DataFrame) -> list[str]:
+    """A readable name per centroid; two that earn the same words are told apart by their next word
+    (then by a number)."""
+    ranked = [_ranked_words(row) for _, row in centroids.iterrows()]
+    names = [name_centroid(row) for _, row in centroids.iterrows()]
+    for i, words in enumerate(ranked):
+        clashes = [j for j, other in enumerate(ranked) if j != i and set(other[:2]) == set(words[:2])]
+        if clashes and len(words) > 2:
+            names[i] = " ".join(words[:3])
+    return _unique(names)
 
 
 def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | None = None) -> Personas:
@@ -112,7 +120,7 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
         labels = _nearest(z, centroids_z)
         centroids_z = np.vstack([z[labels == i].mean(axis=0) for i in range(len(centroids_z))])
 
-    names = _unique([name_centroid(pd.Series(c, index=features.columns)) for c in centroids_z])
+    names = name_centroids(pd.DataFrame(centroids_z, columns=features.columns))
     order = list(range(len(centroids_z)))
     matched = 0
     if previous_z is not None:

@@ -103,6 +103,7 @@ def brand_affinity(inputs: ModelInputs) -> ModelOutcome:
         outcome.skipped = "; ".join(skipped)
         return outcome
     outcome.scores = pd.concat([part.scores for part in parts], axis=1)
+    outcome.estimators = {column: e for part in parts for column, e in part.estimators.items()}
     held = holdout_mask(len(inputs.training), inputs.seed)
     bought = inputs.training[[f"label_bought_{slug(b)}_90d" for b in brands]].to_numpy(dtype=bool)[held]
     buyers = bought.any(axis=1)

@@ -116,6 +116,7 @@ def publish(
     """Replace profile_predictions: published columns from this run, every other column keeps the value
     it had (a model that did not beat its baseline publishes nothing); append one model_runs row per model."""
     con.execute(MODEL_RUNS_DDL)
+    trained_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # wall clock: orders runs of one as_of
     fresh = run.scores.copy()
     if settings.brands and all(c in fresh for c in settings.brand_columns.values()):
         brand_names = {column: brand for brand, column in settings.brand_columns.items()}
@@ -169,7 +170,7 @@ def publish(
                 [
                     run_id,
                     outcome.model,
-                    scored_at,
+                    trained_at,
                     cutoff,
                     scored_at,
                     outcome.training_rows,
