@@ -87,6 +87,15 @@ def name_centroids(centroids: pd.DataFrame) -> list[str]:
     return _unique(names)
 
 
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        result.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return result
+
+
 def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | None = None) -> Personas:
     """Personas of the profiles in `features` (one row each, columns as features.PERSONA_FEATURES)."""
     scaler = StandardScaler().fit(features)
