@@ -100,7 +100,9 @@ def brand_affinity(inputs: ModelInputs) -> ModelOutcome:
         holdout_rows=parts[0].holdout_rows,
     )
     if skipped:
-        outcome.skipped = "; ".join(skipped)
+        reasons = {part.skipped for part in parts}
+        every = len(skipped) == len(brands) and len(reasons) == 1
+        outcome.skipped = f"every brand: {reasons.pop()}" if every else "; ".join(skipped)
         return outcome
     outcome.scores = pd.concat([part.scores for part in parts], axis=1)
     outcome.estimators = {column: e for part in parts for column, e in part.estimators.items()}
