@@ -230,8 +230,8 @@ def run_models(
 
 def rescore(run: PredictionRun, scoring: pd.DataFrame) -> pd.DataFrame:
     """Score other profiles' features with a run's fitted models and personas (what the run itself
-    does for its scoring frame): published columns only, indexed by profile_id."""
-    scoring = scoring.sort_values("profile_id").set_index("profile_id")
+    does for its scoring frame): published columns only, indexed by profile_id, in the frame's order."""
+    scoring = scoring.set_index("profile_id")
     x_score = model_matrix(scoring.reset_index()).set_index(scoring.index)
     columns = {}
     with threadpool_limits(limits=1):

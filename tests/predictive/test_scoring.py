@@ -22,7 +22,9 @@ def test_rescore_and_rerun_match_the_run(planted: PlantedWarehouse) -> None:
         first.personas.names
     )
     rescored = rescore(first, scoring)
-    pd.testing.assert_frame_equal(rescored[first.scores.columns], first.scores, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        rescored.loc[first.scores.index, first.scores.columns], first.scores, check_exact=False, rtol=1e-9
+    )
 
 
 def test_a_small_group_is_merged_and_personas_are_named_from_centroids() -> None:
