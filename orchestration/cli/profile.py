@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.cli.app import app
+from orchestration.predictive.settings import is_prediction_column
 
 # Long JSON properties are cut in the table view (the --json output keeps them whole).
 PROPERTIES_WIDTH = 60
@@ -82,9 +83,15 @@ def _print_view(view: Any) -> None:
         console.print("[dim]Merges: none[/dim]")
 
     traits = Table("trait", "value", title="Traits", title_justify="left")
+    predictions = Table("score", "value", title="Predictions (profile_predictions)", title_justify="left")
     for name, value in view.traits.items():
-        traits.add_row(name, _text(value))
+        if is_prediction_column(name):
+            predictions.add_row(name, _text(round(value, 3) if isinstance(value, float) else value))
+        else:
+            traits.add_row(name, _text(value))
     console.print(traits)
+    if predictions.row_count:
+        console.print(predictions)
 
     if view.audiences:
         audiences = Table("audience", "member", "entered", "exited", title="Audiences", title_justify="left")

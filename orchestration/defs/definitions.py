@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs.alerts import alert_resource, alert_sensors
 from orchestration.defs.assets.dbt import build_dbt_assets
 from orchestration.defs.assets.ingestion import defs_raw_events
+from orchestration.defs.assets.predictive import build_predictive_assets
 from orchestration.defs.assets.reverse_etl import build_sync_assets
 from orchestration.defs.automation import automation_sensor, downstream_of_new_data
 from orchestration.defs.checks import (
@@ -49,9 +50,9 @@ def with_automation(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefiniti
 @dg.definitions
 def defs() -> dg.Definitions:
     ensure_manifest()
-    dbt_assets = build_dbt_assets()
-    dbt_models = dbt_assets if isinstance(dbt_assets, list) else [dbt_assets]
-    syncs = build_sync_assets(dbt_models[0])
+    dbt_features, dbt_rest = build_dbt_assets()
+    dbt_models = [dbt_features, dbt_rest]
+    syncs = build_sync_assets(dbt_rest)
     load_job = ingestion_job()
     audiences = _audience_keys(dbt_models)
     fresh = freshness_checks(audiences)
@@ -60,7 +61,7 @@ def defs() -> dg.Definitions:
         *(audience_size_check(key) for key in audiences),
         *(sync_failures_check(s.key, s.key.path[1], s.key.path[2]) for s in syncs),
     ]
-    downstream = [*dbt_models, *syncs]
+    downstream = [dbt_features, *build_predictive_assets(dbt_features), dbt_rest, *syncs]
     return dg.Definitions(
         assets=[defs_raw_events(), *with_automation(downstream)],
         asset_checks=checks,

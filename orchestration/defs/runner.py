@@ -15,6 +15,7 @@ import duckdb
 from dagster_shared.error import SerializableErrorInfo
 
 from orchestration.collector.spool import recover_open_segments
+from orchestration.defs.assets.dbt import DBT_OPS
 from orchestration.defs.assets.ingestion import PER_DAY_COUNTS
 from orchestration.defs.instance import PID_TAG, cdp_instance
 from orchestration.errors import CdpError, dbt_message, lock_message, shorten
@@ -157,7 +158,7 @@ def run_all(
     ingestion = load_days(days_with_new_files(), defs)
     raw = defs.get_assets_def("raw_events")
     downstream = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a is not raw]
-    dbt_op = "cdp_dbt_models"
+    dbt_config = {"config": {"as_of": as_of, "full_refresh": full_refresh}}
     result = dg.materialize(
         [raw, *downstream, *defs.asset_checks],
         # raw_events is loaded above; its source tests run in the dbt op, so its checks are selected.
@@ -165,7 +166,7 @@ def run_all(
         resources=defs.resources,
         instance=_instance(),
         run_config={
-            "ops": {dbt_op: {"config": {"as_of": as_of, "full_refresh": full_refresh}}},
+            "ops": {op: dbt_config for op in DBT_OPS},
             **console_logs(),
         },
         tags=_run_tags(),

@@ -1,4 +1,4 @@
-"""Every dbt model as a Dagster asset: staging, identity, traits, audiences."""
+"""Every dbt model as a Dagster asset: staging, identity and predictive features, then traits and audiences."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -39,16 +39,49 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     return args
 
 
-def build_dbt_assets() -> dg.AssetsDefinition:
+# The features the predictive models read, and everything upstream of them, build before the
+# `profile_predictions` asset; the rest (traits, audiences) after it, so the graph reads
+# features -> predictions -> profile_traits -> audiences.
+FEATURES_SELECTION = "+int_profile_features"
+DBT_OPS = ("cdp_dbt_features", "cdp_dbt_models")  # both take DbtBuildConfig (as_of, full_refresh)
+
+
+def build_dbt_assets() -> list[dg.AssetsDefinition]:
+    """Two dbt multi-assets: the predictive features with their upstream models, then every other model."""
     project = dbt_project()
+    translator = CdpTranslator(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
+        select=FEATURES_SELECTION,
         # Source tests (raw_events unique/not null) show as checks on raw_events rather than stray observations.
-        dagster_dbt_translator=CdpTranslator(
-            DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
-        ),
+        dagster_dbt_translator=translator,
+        pool=WAREHOUSE_WRITERS,
+        name="cdp_dbt_features",
+    )
+    def cdp_dbt_features(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        config: DbtBuildConfig,
+    ):
+        # Cautious: a test of a model built later (profile_traits against profiles) waits for that model.
+        args = [*dbt_build_args(config), "--indirect-selection", "cautious"]
+        held: list[Any] = []
+        try:
+            with warehouse.exported_home():
+                held.extend(dbt.cli(args, context=context).stream())
+        except Exception:
+            yield from enriched(held, warehouse.path, project.manifest_path, set())
+            raise
+        yield from enriched(held, warehouse.path, project.manifest_path, set())
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        exclude=FEATURES_SELECTION,
+        dagster_dbt_translator=translator,
         pool=WAREHOUSE_WRITERS,
     )
     def cdp_dbt_models(
@@ -70,7 +103,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             raise
         yield from enriched(held, warehouse.path, project.manifest_path, audiences)
 
-    return cdp_dbt_models
+    return [cdp_dbt_features, cdp_dbt_models]
 
 
 def audience_model_names(manifest_path: Any) -> set[str]:

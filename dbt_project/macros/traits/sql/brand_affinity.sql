@@ -1,6 +1,6 @@
 {#- A SQL trait: each profile's share of completed orders per brand (0..1), one column per brand in var
-    `brand_affinity_brands` (`brand_share_<brand>`). It stands in for predicted brand affinities until
-    profile_predictions exists; audiences read it like any trait. -#}
+    `brand_affinity_brands` (`brand_share_<brand>`): what was bought. The predicted affinities (the chance
+    of buying each brand next) are the `brand_affinity_<brand>` columns of the SQL trait `predictions`. -#}
 {% macro sql_trait__brand_affinity() %}
 {%- set brands = var('brand_affinity_brands', []) %}
 

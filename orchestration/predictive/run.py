@@ -1,0 +1,255 @@
+"""One prediction run: every registered scoring model over the same feature frames, then the personas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from orchestration.predictive.features import model_matrix, persona_matrix
+from orchestration.predictive.models import (
+    ModelOutcome,
+    brand_similarity,
+    holdout_mask,
+    train_classifier,
+    train_regressor,
+)
+from orchestration.predictive.personas import Personas, find_personas
+from orchestration.predictive.settings import PredictiveSettings, slug
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """What a scoring model gets: labelled training rows (features at the cutoff) and the rows to score."""
+
+    training: (
+        pd.DataFrame
+    )  # int_profile_features rows of feature_set 'training' with events before the cutoff
+    x_train: pd.DataFrame  # their model matrix
+    x_score: pd.DataFrame  # model matrix of every profile at as_of, indexed by profile_id
+    settings: PredictiveSettings
+    seed: int
+
+
+ScoringModel = Callable[[ModelInputs], ModelOutcome]
+SCORING_MODELS: dict[str, ScoringModel] = {}
+
+
+def scoring_model(name: str) -> Callable[[ScoringModel], ScoringModel]:
+    """Register a scoring model: a function from ModelInputs to a ModelOutcome whose `scores` columns are
+    written to profile_predictions (and so appear in profile_traits) when it beats its baseline."""
+
+    def register(function: ScoringModel) -> ScoringModel:
+        SCORING_MODELS[name] = function
+        return function
+
+    return register
+
+
+@scoring_model("churn")
+def churn(inputs: ModelInputs) -> ModelOutcome:
+    labels = inputs.training["label_churned_30d"]
+    return train_classifier("churn", "churn_probability", inputs.x_train, labels, inputs.x_score, inputs.seed)
+
+
+@scoring_model("purchase_30d")
+def purchase(inputs: ModelInputs) -> ModelOutcome:
+    labels = inputs.training["label_purchased_30d"]
+    return train_classifier(
+        "purchase_30d", "purchase_propensity_30d", inputs.x_train, labels, inputs.x_score, inputs.seed
+    )
+
+
+@scoring_model("ltv_90d")
+def lifetime_value(inputs: ModelInputs) -> ModelOutcome:
+    values = inputs.training["label_revenue_90d"]
+    return train_regressor(
+        "ltv_90d", "predicted_ltv_90d", inputs.x_train, values, inputs.x_score, inputs.seed
+    )
+
+
+@scoring_model("brand_affinity")
+def brand_affinity(inputs: ModelInputs) -> ModelOutcome:
+    """One classifier per brand (bought it in the 90 days after the cutoff), judged together: mean AUC
+    and the held-out top-1 hit rate (the brand scored highest is the brand bought most) against always
+    naming the most bought brand."""
+    brands = list(inputs.settings.brands)
+    columns = list(inputs.settings.brand_columns.values())
+    parts = [
+        train_classifier(
+            "brand_affinity",
+            column,
+            inputs.x_train,
+            inputs.training[f"label_bought_{slug(brand)}_90d"],
+            inputs.x_score,
+            inputs.seed,
+        )
+        for brand, column in zip(brands, columns, strict=True)
+    ]
+    skipped = [f"{brand}: {part.skipped}" for brand, part in zip(brands, parts, strict=True) if part.skipped]
+    outcome = ModelOutcome(
+        "brand_affinity",
+        columns,
+        None,
+        training_rows=parts[0].training_rows,
+        holdout_rows=parts[0].holdout_rows,
+    )
+    if skipped:
+        reasons = {part.skipped for part in parts}
+        every = len(skipped) == len(brands) and len(reasons) == 1
+        outcome.skipped = f"every brand: {reasons.pop()}" if every else "; ".join(skipped)
+        return outcome
+    outcome.scores = pd.concat([part.scores for part in parts], axis=1)
+    outcome.estimators = {column: e for part in parts for column, e in part.estimators.items()}
+    held = holdout_mask(len(inputs.training), inputs.seed)
+    bought = inputs.training[[f"label_bought_{slug(b)}_90d" for b in brands]].to_numpy(dtype=bool)[held]
+    buyers = bought.any(axis=1)
+    top = np.column_stack([part.holdout_predictions for part in parts]).argmax(axis=1)
+    popular = int(
+        inputs.training[[f"label_bought_{slug(b)}_90d" for b in brands]][~held].sum().to_numpy().argmax()
+    )
+    shares = inputs.training[[f"order_share_{slug(b)}" for b in brands]]
+    outcome.metrics = {
+        "mean_auc": float(np.mean([part.metrics["auc"] for part in parts])),
+        "top1_hit_rate": float(bought[buyers, top[buyers]].mean()) if buyers.any() else 0.0,
+        **{f"auc_{slug(b)}": part.metrics["auc"] for b, part in zip(brands, parts, strict=True)},
+        "similar_brands": json.dumps(brand_similarity(shares, brands), sort_keys=True),
+    }
+    outcome.baseline = {
+        "mean_auc": 0.5,
+        "top1_hit_rate": float(bought[buyers, popular].mean()) if buyers.any() else 0.0,
+    }
+    outcome.beats_baseline = all(part.beats_baseline for part in parts) and (
+        outcome.metrics["top1_hit_rate"] > outcome.baseline["top1_hit_rate"]
+    )
+    return outcome
+
+
+def _goal_model(goal: Any) -> ScoringModel:
+    def model(inputs: ModelInputs) -> ModelOutcome:
+        return train_classifier(
+            f"goal_{goal.name}",
+            goal.column,
+            inputs.x_train,
+            inputs.training[goal.label],
+            inputs.x_score,
+            inputs.seed,
+        )
+
+    return model
+
+
+def persona_scores_json(names: list[str], scores: np.ndarray) -> np.ndarray:
+    """{"name": score, ...} per row, built by DuckDB (ten times faster than pandas string sums)."""
+    frame = pd.DataFrame(np.round(scores, 4), columns=[f"score_{i}" for i in range(len(names))])
+    pairs = ", ".join("'" + name.replace("'", "''") + f"', score_{i}" for i, name in enumerate(names))
+    with duckdb.connect() as con:
+        con.register("persona_scores", frame)
+        (column,) = (
+            con.execute(f"select json_object({pairs})::varchar from persona_scores").fetchnumpy().values()
+        )
+    return np.asarray(column, dtype=object)
+
+
+@dataclass
+class PredictionRun:
+    scores: pd.DataFrame  # indexed by profile_id: every published column (unpublished ones absent)
+    outcomes: list[ModelOutcome]
+    personas: Personas | None
+    persona_outcome: ModelOutcome
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def all_outcomes(self) -> list[ModelOutcome]:
+        return [*self.outcomes, self.persona_outcome]
+
+
+def run_models(
+    training: pd.DataFrame,
+    scoring: pd.DataFrame,
+    settings: PredictiveSettings,
+    seed: int,
+    previous_personas: dict[str, Any] | None = None,
+    models: dict[str, ScoringModel] | None = None,
+) -> PredictionRun:
+    """Train every model on `training` (profiles with events before the cutoff), score `scoring`."""
+    training = training[training["events_total"] > 0].sort_values("profile_id").reset_index(drop=True)
+    scoring = scoring.sort_values("profile_id").set_index("profile_id")
+    inputs = ModelInputs(
+        training=training,
+        x_train=model_matrix(training),
+        x_score=model_matrix(scoring.reset_index()).set_index(scoring.index),
+        settings=settings,
+        seed=seed,
+    )
+    # `models` narrows the run to those (tests, a benchmark); by default every registered model and goal.
+    registered = dict(models) if models is not None else dict(SCORING_MODELS)
+    if models is None:
+        for goal in settings.goals:
+            registered.setdefault(f"goal_{goal.name}", _goal_model(goal))
+    # One thread: OpenMP's default of one per core thrashes on a shared machine (10x slower under load),
+    # and one thread makes results independent of the core count.
+    with threadpool_limits(limits=1):
+        outcomes = [model(inputs) for model in registered.values()]
+    published = [o.scores for o in outcomes if o.published]
+    scores = pd.concat(published, axis=1) if published else pd.DataFrame(index=scoring.index)
+
+    active = scoring["events_total"].to_numpy() > 0
+    persona_outcome = ModelOutcome("personas", ["persona", "persona_affinity", "persona_scores"], None)
+    personas = None
+    if active.sum() < 50:
+        persona_outcome.skipped = f"too few active profiles to cluster: {int(active.sum())}"
+    else:
+        with threadpool_limits(limits=1):
+            personas = find_personas(persona_matrix(inputs.x_score[active]), seed, previous_personas)
+        persona_outcome.metrics = {
+            "silhouette": personas.silhouette,
+            "k": len(personas.names),
+            "matched_previous": personas.matched,
+            **{f"size_{slug(name)}": size for name, size in personas.sizes.items()},
+        }
+        persona_outcome.baseline = {"silhouette": 0.0}
+        persona_outcome.beats_baseline = personas.silhouette > 0.0
+        names = np.array(personas.names, dtype=object)
+        frame = pd.DataFrame(index=scoring.index[active])
+        frame["persona"] = names[personas.labels]
+        frame["persona_affinity"] = personas.scores[np.arange(len(personas.labels)), personas.labels]
+        frame["persona_scores"] = persona_scores_json(personas.names, personas.scores)
+        persona_outcome.scores = frame.reindex(scoring.index)
+        persona_outcome.training_rows = int(active.sum())
+        if persona_outcome.published:
+            scores = scores.join(persona_outcome.scores)
+    return PredictionRun(scores=scores, outcomes=outcomes, personas=personas, persona_outcome=persona_outcome)
+
+
+def rescore(run: PredictionRun, scoring: pd.DataFrame) -> pd.DataFrame:
+    """Score other profiles' features with a run's fitted models and personas (what the run itself
+    does for its scoring frame): published columns only, indexed by profile_id, in the frame's order."""
+    scoring = scoring.set_index("profile_id")
+    x_score = model_matrix(scoring.reset_index()).set_index(scoring.index)
+    columns = {}
+    with threadpool_limits(limits=1):
+        for outcome in run.outcomes:
+            if not outcome.published:
+                continue
+            for column, estimator in outcome.estimators.items():
+                if hasattr(estimator, "predict_proba"):
+                    columns[column] = estimator.predict_proba(x_score)[:, 1]
+                else:
+                    columns[column] = np.maximum(estimator.predict(x_score), 0)
+    scores = pd.DataFrame(columns, index=scoring.index)
+    if run.personas is not None and run.persona_outcome.published:
+        active = scoring["events_total"].to_numpy() > 0
+        labels, affinity = run.personas.assign(persona_matrix(x_score[active]))
+        frame = pd.DataFrame(index=scoring.index[active])
+        frame["persona"] = np.array(run.personas.names, dtype=object)[labels]
+        frame["persona_affinity"] = affinity[np.arange(len(labels)), labels]
+        frame["persona_scores"] = persona_scores_json(run.personas.names, affinity)
+        scores = scores.join(frame)
+    return scores
