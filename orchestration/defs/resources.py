@@ -13,7 +13,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.project import dbt_executable, dbt_project
-from orchestration.settings import cdp_home
+from orchestration.settings import apply_duckdb_settings, cdp_home
 
 
 def discard_stillborn_warehouse(path: Path) -> None:
@@ -61,6 +61,7 @@ class WarehouseResource(dg.ConfigurableResource):
         if not read_only:
             discard_stillborn_warehouse(self.path)
         con = duckdb.connect(str(self.path), read_only=read_only)
+        apply_duckdb_settings(con)  # CDP_DUCKDB_MEMORY_LIMIT, CDP_DUCKDB_TEMP_DIRECTORY
         try:
             yield con
         finally:

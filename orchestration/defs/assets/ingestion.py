@@ -9,7 +9,7 @@ from orchestration.collector.spool import recover_open_segments
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion.landing import event_files, partition_folder
-from orchestration.ingestion.loader import LoadResult, load_files
+from orchestration.ingestion.loader import LoadResult, load_partitions
 
 WAREHOUSE_WRITERS = "warehouse_writer"
 
@@ -35,13 +35,16 @@ def raw_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     recovered = recover_open_segments(landing)
     if recovered:
         context.log.info(f"sealed {len(recovered)} landing files left open by a collector that is gone")
-    with warehouse.connect() as con:
-        while day < window.end.date():
-            folder = partition_folder(landing, day)
-            files = event_files([folder]) if folder.is_dir() else []
-            if files:
-                totals += load_files(con, files, day)
-            day += dt.timedelta(days=1)
+    files_by_day: dict[dt.date, list] = {}
+    while day < window.end.date():
+        folder = partition_folder(landing, day)
+        if folder.is_dir():
+            files_by_day[day] = event_files([folder])
+        day += dt.timedelta(days=1)
+    if any(files_by_day.values()):
+        # Every day of the range in one pass: one read, one transaction, one duplicate check.
+        with warehouse.connect() as con:
+            totals = load_partitions(con, files_by_day)
     seconds = time.perf_counter() - started
     context.log.info(f"loaded {totals.accepted} events from {totals.files} files, rejected {totals.rejected}")
     return dg.MaterializeResult(
