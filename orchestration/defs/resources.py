@@ -10,9 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 
-from orchestration.defs.project import dbt_executable, dbt_project
 from orchestration.settings import apply_duckdb_settings, cdp_home
 
 
@@ -82,6 +80,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def build_resources() -> dict[str, object]:
+    # dagster-dbt imports dbt-core (seconds): only what builds dbt pays for it, not `cdp ingest`.
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.project import dbt_executable, dbt_project
+
     return {
         "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable()),
