@@ -99,6 +99,11 @@ def run_stage(name: str, command: list[str], env: dict[str, str]) -> Stage:
     if child.returncode != 0:
         print(output[-4000:], file=sys.stderr)
         raise SystemExit(f"{name} failed with exit code {child.returncode}")
+    # Said as soon as it ends, so a run stopped part-way still leaves its figures.
+    print(
+        f"   {name}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {_mb(peak[0])}, load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return Stage(name, wall, cpu, peak[0], output)
 
 
