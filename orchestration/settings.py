@@ -37,3 +37,26 @@ def destinations_file() -> Path:
     """`destinations.yml`: `$CDP_DESTINATIONS` if set, else the one in CDP_HOME."""
     explicit = os.environ.get("CDP_DESTINATIONS")
     return Path(explicit).expanduser().resolve() if explicit else cdp_home() / "destinations.yml"
+
+
+# DuckDB's working memory per process. cdp opens one writer at a time (the loader, then dbt, then the
+# syncs), so a run's peak RSS is about this limit plus the Python around it; what does not fit spills
+# to the temp directory.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_memory_limit() -> str:
+    """`CDP_DUCKDB_MEMORY_LIMIT` (a DuckDB size such as `4GB` or `800MB`), default 4GB."""
+    return os.environ.get("CDP_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
+def duckdb_temp_directory() -> Path:
+    """Where DuckDB spills: `CDP_DUCKDB_TEMP_DIRECTORY`, default `CDP_HOME/duckdb_tmp`."""
+    explicit = os.environ.get("CDP_DUCKDB_TEMP_DIRECTORY")
+    return Path(explicit).expanduser().resolve() if explicit else cdp_home() / "duckdb_tmp"
+
+
+def apply_duckdb_settings(con: object) -> None:
+    """Set the memory limit and spill directory on a DuckDB connection (the same ones dbt's profile reads)."""
+    con.execute("set memory_limit = $limit", {"limit": duckdb_memory_limit()})  # type: ignore[attr-defined]
+    con.execute("set temp_directory = $dir", {"dir": str(duckdb_temp_directory())})  # type: ignore[attr-defined]

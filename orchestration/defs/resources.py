@@ -10,10 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 
-from orchestration.defs.project import dbt_executable, dbt_project
-from orchestration.settings import cdp_home
+from orchestration.settings import apply_duckdb_settings, cdp_home
 
 
 def discard_stillborn_warehouse(path: Path) -> None:
@@ -61,6 +59,7 @@ class WarehouseResource(dg.ConfigurableResource):
         if not read_only:
             discard_stillborn_warehouse(self.path)
         con = duckdb.connect(str(self.path), read_only=read_only)
+        apply_duckdb_settings(con)  # CDP_DUCKDB_MEMORY_LIMIT, CDP_DUCKDB_TEMP_DIRECTORY
         try:
             yield con
         finally:
@@ -93,6 +92,11 @@ class CdpDbtCliResource(DbtCliResource):
 
 
 def build_resources() -> dict[str, object]:
+    # dagster-dbt imports dbt-core (seconds): only what builds dbt pays for it, not `cdp ingest`.
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.project import dbt_executable, dbt_project
+
     return {
         "warehouse": WarehouseResource(),
         "dbt": CdpDbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable()),

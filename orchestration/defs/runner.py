@@ -115,11 +115,17 @@ def load_days(
         return None
     if defs is None:
         check_warehouse_free()
-        defs = load_definitions()
+        # Only the ingestion asset: the whole graph would import dagster-dbt and dbt for nothing.
+        from orchestration.defs.assets.ingestion import raw_events
+        from orchestration.defs.resources import WarehouseResource
+
+        assets, resources = raw_events, {"warehouse": WarehouseResource()}
+    else:
+        assets, resources = defs.get_assets_def("raw_events"), defs.resources
     start, end = min(days), max(days)
     result = dg.materialize(
-        [defs.get_assets_def("raw_events")],
-        resources=defs.resources,
+        [assets],
+        resources=resources,
         instance=_instance(),
         run_config=console_logs(),
         tags={

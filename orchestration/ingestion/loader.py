@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ from orchestration.ingestion.validation import (
 )
 from orchestration.privacy.suppression import apply_suppression
 
-__all__ = ["LoadResult", "load_files"]
+__all__ = ["LoadResult", "load_files", "load_partitions"]
 
 # What DuckDB raises for a file it cannot take (I/O, gzip, encoding, JSON, `error()`), as opposed to
 # our own bugs (binder errors), which must surface.
@@ -113,11 +113,12 @@ _JSON_COLUMNS = ("properties", "traits", "context")
 
 
 def _raw_events_insert(
-    accepted_sql: str, source_sql: str | None = None, event_date_sql: str = "$partition_date"
+    accepted_sql: str, source_sql: str | None = None, event_date_sql: str = "f.partition_date"
 ) -> str:
     """INSERT into `raw_events` from validated records (staging column names).
 
-    Each file's source is joined from `_file_sources` unless `source_sql` gives it without a join.
+    Each file's source and partition day are joined from `_file_sources` unless `source_sql` and
+    `event_date_sql` give them without a join.
     """
     return f"""
 insert into raw_events
@@ -156,18 +157,22 @@ from accepted
 """
 
 
-def _fast_insert(files: list[str]) -> tuple[str, dict[str, str]]:
-    """The fast path's INSERT and the parameters naming each file's source.
+def _fast_insert(files: list[str], days: dict[str, dt.date]) -> tuple[str, dict[str, object]]:
+    """The fast path's INSERT and the parameters naming each file's source and partition day.
 
     No join: DuckDB does not keep insertion order through one, and fast-path line numbers and "the first
-    copy" follow insertion order. A CASE on the file name costs about nothing (the name is constant
-    within a chunk of rows), unlike a MAP lookup.
+    copy" follow insertion order. One CASE on the file name gives the file's place in the lists of
+    sources and days (the name is constant within a chunk of rows), cheaper than a MAP lookup.
     """
-    whens = " ".join(f"when $file_{n} then $source_{n}" for n in range(len(files)))
-    params = {f"file_{n}": file for n, file in enumerate(files)}
-    params |= {f"source_{n}": source_of(Path(file)) for n, file in enumerate(files)}
-    accepted = f"select *, null::bigint as line_number from ({FAST_PATH_SELECT})"
-    return _raw_events_insert(accepted, f"case source_file {whens} end"), params
+    whens = " ".join(f"when $file_{n} then {n + 1}" for n in range(len(files)))
+    params: dict[str, object] = {f"file_{n}": file for n, file in enumerate(files)}
+    params["sources"] = [source_of(Path(file)) for file in files]
+    params["days"] = [days[file] for file in files]
+    accepted = (
+        f"select *, null::bigint as line_number, case source_file {whens} end as file_index "
+        f"from ({FAST_PATH_SELECT})"
+    )
+    return _raw_events_insert(accepted, "$sources[file_index]", "$days[file_index]"), params
 
 
 # The rows being settled: from files whose fast load is committed but not yet settled (`_settling`).
@@ -248,7 +253,7 @@ _FAST_LOADED_FILES = """
 insert into loaded_files
     (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at, content_hash)
 select
-    f.source_file, $partition_date, f.size_bytes,
+    f.source_file, f.partition_date, f.size_bytes,
     (select count(*) from raw_events r where r.loaded_at = $now and r.source_file = f.source_file),
     null,
     $now,
@@ -337,7 +342,7 @@ select raw, reason, source_file, line_number, $now from ({_REJECTIONS})
 _EXACT_LOADED_FILES = """
 insert into loaded_files
     (source_file, partition_date, size_bytes, events_loaded, events_rejected, loaded_at, content_hash)
-select f.source_file, $partition_date, f.size_bytes,
+select f.source_file, f.partition_date, f.size_bytes,
     count(*) filter (where i.reason is null and not i.blank and d.rid is null),
     count(*) filter (where i.reason is not null or d.rid is not null),
     $now,
@@ -366,16 +371,19 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def _set_file_sources(con: duckdb.DuckDBPyConnection, files: list[str], hashes: dict[str, str]) -> None:
+def _set_file_sources(
+    con: duckdb.DuckDBPyConnection, files: list[str], hashes: dict[str, str], days: dict[str, dt.date]
+) -> None:
     con.execute(
         "create or replace temp table _file_sources as "
         "select unnest($files) as source_file, unnest($sources) as source, unnest($sizes) as size_bytes, "
-        "unnest($hashes) as content_hash",
+        "unnest($hashes) as content_hash, unnest($days) as partition_date",
         {
             "files": files,
             "sources": [source_of(Path(f)) for f in files],
             "sizes": [Path(f).stat().st_size for f in files],
             "hashes": [hashes[f] for f in files],
+            "days": [days[f] for f in files],
         },
     )
 
@@ -397,8 +405,8 @@ def _load_fast(con: duckdb.DuckDBPyConnection, files: list[str], params: dict) -
 
     Duplicates do not: they are settled right after, in a second transaction (`_settle_fast_loads`).
     """
-    _set_file_sources(con, files, params["hashes"])
-    insert, sources = _fast_insert(files)
+    _set_file_sources(con, files, params["hashes"], params["days"])
+    insert, sources = _fast_insert(files, params["days"])
     con.execute("begin transaction")
     try:
         con.execute(insert, {**_sql_params(params), **sources, "files": files})
@@ -547,17 +555,20 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
 
 
 def _sql_params(params: dict) -> dict:
-    return {"now": params["now"], "partition_date": params["partition_date"]}
+    return {"now": params["now"]}
 
 
 def _stage_exact(
-    con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list[str]], hashes: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    by_format: dict[FileFormat, list[str]],
+    hashes: dict[str, str],
+    days: dict[str, dt.date],
 ) -> list[str]:
     """Every record of the files staged in `_incoming` (seen through `_staged`), with its reason if bad."""
     files = [f for group in by_format.values() for f in group]
     if not files:
         return files
-    _set_file_sources(con, files, hashes)
+    _set_file_sources(con, files, hashes, days)
     con.execute(f"create or replace temp table _incoming ({STAGE_COLUMNS})")
     # Staging reads files outside the transaction: a file that fails to read costs a retry, not the load.
     _stage_json_lines(con, by_format.get(FileFormat.JSON_LINES, []))
@@ -569,7 +580,7 @@ def _stage_exact(
 
 
 def _load_exact(con: duckdb.DuckDBPyConnection, by_format: dict[FileFormat, list[str]], params: dict) -> None:
-    if not _stage_exact(con, by_format, params["hashes"]):
+    if not _stage_exact(con, by_format, params["hashes"], params["days"]):
         return
     con.execute("begin transaction")
     try:
@@ -589,10 +600,21 @@ def load_files(
     partition_date: dt.date,
     now: dt.datetime | None = None,
 ) -> LoadResult:
+    """Load the files not loaded before, all of partition `partition_date` (see `load_partitions`)."""
+    return load_partitions(con, {partition_date: list(files)}, now)
+
+
+def load_partitions(
+    con: duckdb.DuckDBPyConnection,
+    files_by_day: Mapping[dt.date, Iterable[Path]],
+    now: dt.datetime | None = None,
+) -> LoadResult:
     """Load the files not loaded before: good events to `raw_events`, the rest to `rejected_events`.
 
-    A file is loaded once by path, and its content once whatever the path: a file with the content of
-    one loaded before is recorded in `loaded_files` as `duplicate_of` it, and not read.
+    Files of every partition day load in one pass (one read, one transaction, one duplicate check),
+    each row with its file's day as `event_date`. A file is loaded once by path, and its content once
+    whatever the path: a file with the content of one loaded before is recorded in `loaded_files` as
+    `duplicate_of` it, and not read.
 
     A duplicate (a `messageId` already in `raw_events`, or seen earlier in this load) is rejected with
     the place the first copy came from. `now` (naive UTC) is the load time: `loaded_at`, and the line
@@ -603,12 +625,16 @@ def load_files(
     _settle_fast_loads(con, now)  # a previous load killed between its two transactions
     apply_suppression(con, now)  # ... or between its last transaction and the suppression check
     done = {row[0] for row in con.execute("select source_file from loaded_files").fetchall()}
-    new = list(dict.fromkeys(str(f) for f in files if str(f) not in done))
+    days: dict[str, dt.date] = {}
+    for day, files in sorted(files_by_day.items()):
+        for file in files:
+            days.setdefault(str(file), day)
+    new = [file for file in days if file not in done]
     if not new:
         return LoadResult(files=0, accepted=0, rejected=0)
     hashes = {file: content_hash(Path(file)) for file in new}
     todo, same_content = _distinct_content(con, new, hashes)
-    params = {"now": now, "partition_date": partition_date, "hashes": hashes}
+    params = {"now": now, "days": days, "hashes": hashes}
     by_format: dict[FileFormat, list[str]] = {fmt: [] for fmt in FileFormat}
     for file in todo:
         by_format[sniff_format(Path(file))].append(file)
@@ -623,7 +649,7 @@ def load_files(
             _drop_staging(con)
     apply_suppression(con, now)  # events of people on the suppression list (cdp forget --suppress)
     # Recorded after the loads, so a kill before then leaves the first copy to be loaded next time.
-    _record_same_content(con, same_content, hashes, partition_date, now)
+    _record_same_content(con, same_content, hashes, days, now)
     return _totals(con, todo)
 
 
@@ -670,7 +696,7 @@ def _record_same_content(
     con: duckdb.DuckDBPyConnection,
     same_content: dict[str, str],
     hashes: dict[str, str],
-    partition_date: dt.date,
+    days: dict[str, dt.date],
     now: dt.datetime,
 ) -> None:
     if not same_content:
@@ -680,11 +706,11 @@ def _record_same_content(
         """
         insert or ignore into loaded_files (source_file, partition_date, size_bytes, events_loaded,
             events_rejected, loaded_at, content_hash, duplicate_of)
-        select unnest($files), $partition_date, unnest($sizes), 0, 0, $now, unnest($hashes), unnest($firsts)
+        select unnest($files), unnest($days), unnest($sizes), 0, 0, $now, unnest($hashes), unnest($firsts)
         """,
         {
             "files": files,
-            "partition_date": partition_date,
+            "days": [days[f] for f in files],
             "sizes": [Path(f).stat().st_size for f in files],
             "now": now,
             "hashes": [hashes[f] for f in files],

@@ -186,10 +186,10 @@ def reload_files(
         for file in again:
             by_format[sniff_format(Path(file))].append(file)
         hashes = {file: content_hash(Path(file)) for file in again}
-        params = {"now": now, "partition_date": partition_date}
+        params = {"now": now}
         with _utc(con):
             try:
-                _stage_exact(con, by_format, hashes)
+                _stage_exact(con, by_format, hashes, dict.fromkeys(again, partition_date))
                 con.execute(_KEPT)
                 # Already loaded: not a record to decide again, like a blank line.
                 con.execute(

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.ingestion.landing import event_files
-from orchestration.ingestion.loader import load_files
+from orchestration.ingestion.loader import load_files, load_partitions
 from tests.ingestion.conftest import DAY, event, line, write_lines
 
 NOW = dt.datetime(2026, 11, 3, 12, 0, 0)
@@ -307,3 +307,29 @@ def test_fast_and_exact_paths_agree_on_values_whose_json_kind_a_typed_reader_los
         con.close()
     assert outcomes[0] == outcomes[1]
     assert len(outcomes[0][0]) + len(outcomes[0][1]) == 1
+
+
+def test_several_days_load_in_one_pass_each_row_with_its_files_day(
+    tmp_path: Path, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    days = [DAY + dt.timedelta(days=n) for n in range(3)]
+    by_day = {}
+    for n, day in enumerate(days):
+        folder = tmp_path / "landing" / day.isoformat() / ("web" if n % 2 == 0 else "ios")
+        lines = [line(event(f"d{n}-{k}")) for k in range(50)]
+        if n == 2:  # a re-delivery of day 0's first event, and a record only the exact path takes
+            lines += [line(event("d0-0", event="Again")), b'{"messageId": "bad", "type": 7}']
+        by_day[day] = [write_lines(folder / "events.jsonl", lines)]
+    result = load_partitions(warehouse, by_day, now=NOW)
+    assert (result.files, result.accepted, result.rejected) == (3, 150, 2)
+    rows = warehouse.execute(
+        "select event_date, source, count(*), count(distinct loaded_at) from raw_events group by all order by 1"
+    ).fetchall()
+    assert rows == [(days[0], "web", 50, 1), (days[1], "ios", 50, 1), (days[2], "web", 50, 1)]
+    assert warehouse.execute("select partition_date from loaded_files order by 1").fetchall() == [
+        (day,) for day in days
+    ]
+    reasons = warehouse.execute("select reason from rejected_events order by line_number").fetchall()
+    assert reasons[0][0].startswith("duplicate messageId: ")
+    assert str(by_day[days[0]][0]) in reasons[0][0]
+    assert len(reasons) == 2

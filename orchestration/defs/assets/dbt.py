@@ -31,7 +31,9 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
-    args = ["build"]
+    # Unit tests check the SQL, not the data: they belong to `make test` and CI, not every scheduled
+    # build. Data tests stay, guarding what the build writes.
+    args = ["build", "--exclude", "resource_type:unit_test"]
     if config.full_refresh:
         args.append("--full-refresh")
     if config.as_of:
