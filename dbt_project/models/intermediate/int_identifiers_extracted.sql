@@ -8,6 +8,7 @@
     materialized=('table' if target.type in ('spark', 'databricks') else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='event_id',
+    on_schema_change='append_new_columns',
 ) }}
 {%- set rules = identity_rules() -%}
 {%- set types = rules.identifiers -%}
@@ -22,13 +23,19 @@ all_events as (
 ),
 
 {% if is_incremental() %}
+{#- A table built before this model was incremental lacks its watermark columns: extract everything. -#}
+{%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list if execute else [] -%}
 extracted as (
 
+    {% if 'rules_version' not in built_columns or 'loaded_at' not in built_columns %}
+    select cast('1900-01-01' as timestamp) as loaded_until, false as same_rules
+    {% else %}
     select
         coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) as loaded_until,
         coalesce(min(rules_version) = '{{ rules_version }}' and max(rules_version) = '{{ rules_version }}', true)
             as same_rules
     from {{ this }}
+    {% endif %}
 
 ),
 
