@@ -91,13 +91,16 @@ import numpy as np
 from orchestration.generator import kinds
 from orchestration.generator import vocabulary as vocab
 from orchestration.generator.catalog import build_catalog
+from orchestration.generator.checkouts import add_extras, plan_extras
 from orchestration.generator.commerce import build_server_events, plan_server_events
 from orchestration.generator.devices import build_devices
 from orchestration.generator.events import assemble_events
 from orchestration.generator.formatting import DAY_MS
 from orchestration.generator.ground_truth import (
     GROUND_TRUTH_DIR,
+    write_account_members,
     write_accounts,
+    write_checkouts,
     write_identifiers,
     write_persons,
 )
@@ -168,13 +171,15 @@ def generate(
         ) from None
     devices = build_devices(stream(3), persons)
     plan = plan_server_events(stream(4), persons)
-    server_per_person = plan.per_person
+    extra = plan_extras(stream(101), persons, plan)  # checkouts and key-account support surges
+    server_per_person = plan.per_person + extra.per_person
     client_budget = np.maximum(1, persons.budget - server_per_person)
     client_total = events - duplicates - int(server_per_person.sum())
     sessions, client = simulate_sessions(
         stream(5), persons, devices, catalog, window, client_budget, client_total
     )
     server = build_server_events(stream(6), persons, plan, sessions, client, catalog, window)
+    server, checkouts = add_extras(stream(102), persons, extra, server, sessions, window, client.signup_ms)
     table = assemble_events(stream(7), persons, devices, client, server, duplicates)
     signed_up_ms = np.where(persons.new, table.signup_timestamps(profiles), persons.signed_up_before_ms)
     encoder = MessageEncoder(table, persons, companies, devices, catalog, server, signed_up_ms, stream(8))
@@ -195,7 +200,9 @@ def generate(
     seen = encoder.identifier_sources.table(np.unique(np.concatenate(identifier_keys)))
     identifiers = write_identifiers(truth / "identifiers.parquet", seen, persons)
     write_persons(truth / "persons.parquet", persons, table, signed_up_ms)
-    write_accounts(truth / "accounts.parquet", persons, companies)
+    write_accounts(truth / "accounts.parquet", persons, companies, extra.at_risk)
+    write_account_members(truth / "account_members.parquet", persons, companies, table)
+    write_checkouts(truth / "checkouts.parquet", persons, table, checkouts)
 
     delivered_kind = table.kind[order]
     by_type = Counter(np.asarray(kinds.CALL_TYPES)[kinds.KIND_CALL[delivered_kind]].tolist())
