@@ -33,13 +33,13 @@ from orchestration.generator.population import (
 )
 from orchestration.generator.sessions import HOUR_MS, Sessions
 
-ABANDONER_SHARE = 0.12  # of people with an account and a real email: at least one abandoned checkout
-ABANDON_IN_LAST_SESSION = 0.5  # abandoners whose (first) abandoned checkout follows their latest session
+ABANDONER_SHARE = 0.2  # of people with an account and a real email: at least one abandoned checkout
+ABANDON_IN_LAST_SESSION = 0.7  # abandoners whose (first) abandoned checkout follows their latest session
 AT_RISK_KEY_ACCOUNTS = 2  # key accounts whose members contact support often in the last month
 SURGE_TICKETS = 5  # extra tickets an at-risk account's members open together in the last weeks
 SURGE_MAX_PER_MEMBER = 4
-SURGE_DAYS = (3, 21)
-ABANDON_HOURS = 24  # a checkout with no order in this long is abandoned (as the shipped audience says)  # surge tickets fall this many days before the window's end
+SURGE_DAYS = (3, 21)  # surge tickets fall this many days before the window's end
+ABANDON_HOURS = 24  # a checkout with no order in this long is abandoned (as the shipped audience says)
 
 
 @dataclass(frozen=True)

@@ -70,17 +70,34 @@ def write_identifiers(path: Path, seen: pa.Table, persons: Persons) -> int:
 
 
 def write_accounts(
-    path: Path, persons: Persons, companies: Companies, at_risk: np.ndarray | None = None
+    path: Path,
+    persons: Persons,
+    companies: Companies,
+    table: EventTable,
+    order_revenue_cents: np.ndarray,
+    month_from_ms: int,
 ) -> None:
-    """One row per company account (groupId): its name, whether it is a key account (and an at-risk one,
-    whose members contact support often in the window's last weeks), its buyers."""
-    members = np.bincount(persons.company[persons.company >= 0], minlength=len(companies.name))
+    """One row per company account (groupId): its name, whether it is a key account, whether it is an at-risk
+    key account (its members opened more than 3 support tickets from `month_from_ms`, the window's last 30
+    days; the generator plants a few), what its members ordered in the window (spend_usd) and its buyers."""
+    count = len(companies.name)
+    members = np.bincount(persons.company[persons.company >= 0], minlength=count)
+    ticket = (table.kind == kinds.SUPPORT_TICKET_OPENED) & (table.timestamp_ms >= month_from_ms)
+    company = persons.company[table.person[ticket]]
+    recent_tickets = np.bincount(company[company >= 0], minlength=count)
+    key_account = np.arange(count) < KEY_ACCOUNTS
+    ordered = table.kind == kinds.ORDER_COMPLETED
+    buyer = persons.company[table.person[ordered]]
+    spend = np.bincount(
+        buyer[buyer >= 0], weights=order_revenue_cents[table.order[ordered]][buyer >= 0], minlength=count
+    )
     result = pa.table(
         {
             "account_id": companies.group_id,
             "name": companies.name,
-            "key_account": np.arange(len(companies.name)) < KEY_ACCOUNTS,
-            "at_risk": np.isin(np.arange(len(companies.name)), at_risk if at_risk is not None else []),
+            "key_account": key_account,
+            "at_risk": key_account & (recent_tickets > 3),
+            "spend_usd": spend / 100,
             "members": members.astype(np.int64),
         }
     )
