@@ -25,6 +25,12 @@
     so an unknown audience name or a cycle stops the parse. -#}
 
 {% macro audience(description=none, conditions=none, query=none, payload=none) -%}
+    {#- While executing, the declaration was checked and compiled at parse time: reuse it. -#}
+    {%- set parsed = model.get('config', {}).get('meta', {}).get('audience') if execute else none -%}
+    {%- if parsed -%}
+        {{ config(materialized='audience_view') }}
+        {{ return(cdp.audience_select(parsed)) }}
+    {%- endif -%}
     {%- set file = model.original_file_path -%}
     {%- set name = model.name -%}
     {%- if not modules.re.match('^[a-z][a-z0-9_]*$', name) -%}
@@ -72,7 +78,7 @@
             {%- do spec.update({'facts_sql': cdp.audience_placeholder_as_of(cdp.audience_event_facts_select([spec], '@@events@@', '@@profiles@@'))}) -%}
         {%- endif -%}
     {%- endif -%}
-    {{ config(materialized='view', meta={'audience': spec}) }}
+    {{ config(materialized='audience_view', meta={'audience': spec}) }}
     {{ return(cdp.audience_select(spec)) }}
 {%- endmacro %}
 
