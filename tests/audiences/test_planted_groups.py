@@ -24,8 +24,8 @@ PLANTED = {
     # group in the ground truth -> audience file describing it
     "support_heavy": "{'performed': 'Support Ticket Opened', 'times': {'at_least': 6}}",
     "big_spender": "{'all': [{'performed': 'Order Completed', 'times': {'at_least': 8}}, {'reachable': 'user_id'}]}",
-    # A regular (5+ events) gone silent for 30 days, who is not a lapsed trial user.
-    "churner": "{'all': [{'performed': '*', 'times': {'at_least': 5}}, {'did_not_perform': '*', 'window_days': 30}, "
+    # A regular (7+ events) gone silent for 30 days, who is not a lapsed trial user.
+    "churner": "{'all': [{'performed': '*', 'times': {'at_least': 7}}, {'did_not_perform': '*', 'window_days': 30}, "
     "{'not_in_audience': 'trial_support_inactive'}]}",
 }
 # Shipped audiences whose members the ground truth names (see expected_members).
