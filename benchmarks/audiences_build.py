@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import Targets  # noqa: E402
 from traits_build import AS_OF, synthesise_inputs  # noqa: E402
 
 from orchestration.settings import DBT_PROJECT_DIR  # noqa: E402
@@ -155,7 +156,9 @@ def main() -> None:
         + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in sorted(per_model.items()))
     )
     ratio = statistics.median(audiences) / statistics.median(traits)
-    print(f"audiences / profile_traits: {ratio:.2f} ({'target met' if ratio < 1 else 'target NOT met'})")
+    checks = Targets()
+    checks.at_most("all audience models / profile_traits (dbt execution time)", ratio, 1.0)
+    checks.finish()
 
 
 if __name__ == "__main__":

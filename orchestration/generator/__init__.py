@@ -25,7 +25,8 @@ Logged In {method}; Trial Started {plan: "trial", trial_days}; Subscription Star
 subscription_id, billing_interval, amount, currency} (billing); Order Completed {order_id, revenue, currency,
 products: [{product_id, sku, name, brand, category, price, quantity}], brand} (billing; `brand` is the brand
 of products[0], the main product; revenue = sum of price x quantity); Support Ticket Opened {ticket_id,
-priority, subject} (support).
+priority, subject} (support); Checkout Started {checkout_id, value, currency} (billing: the checkout service,
+with the userId; 1 to 15 minutes before most orders, and alone for abandoned checkouts).
 
 Where identifiers sit (what the identity graph has to read):
  - `userId`: the app's user id (`usr_…`) on logged-in web/ios events, billing events, billing identify,
@@ -62,10 +63,21 @@ events' `timestamp`), plan at the end of the window (trial, basic, pro or null) 
 lovers only).
 
 `OUT/_ground_truth/accounts.parquet`: account_id (the `groupId` of its group calls), name, key_account
-(the few accounts whose buyers order in bulk, so each spends over $1M a year) and members (its buyers).
+(the few accounts whose buyers order in bulk, so each spends over $1M a year), at_risk (key accounts whose
+members opened more than 3 support tickets in the window's last 30 days: the generator plants two, whose
+members open 5 between them 3 to 21 days before the window's end), spend_usd (its members' orders in the window) and
+members (its buyers).
+`OUT/_ground_truth/account_members.parquet`: account_id, person_id for every person with a group call.
+
+`OUT/_ground_truth/checkouts.parquet`: one row per Checkout Started: checkout_id, person_id, started_at (its
+`timestamp`), converted (its order followed), abandoned (no Order Completed of the person in the 24 hours
+after it). One in five people with an account and a real email abandons a checkout, most of them
+right after their latest session.
 
 Planted behaviour (churner and trial_never_subscribed are planted only when `days` >= 40):
- - churner: active early, then no event at all in the last 30 days of the window;
+ - churner: a regular (10 or more events) active early, then no event at all in the last 30 days of the
+   window; everyone else with 5 or more events (trial_never_subscribed aside) is still seen in the last 25
+   days;
  - big_spender: 8 or more orders, mostly premium products;
  - brand_lover: at least 80 % of purchased items from favorite_brand;
  - support_heavy: 6 or more Support Ticket Opened;
@@ -91,13 +103,16 @@ import numpy as np
 from orchestration.generator import kinds
 from orchestration.generator import vocabulary as vocab
 from orchestration.generator.catalog import build_catalog
+from orchestration.generator.checkouts import add_extras, plan_extras
 from orchestration.generator.commerce import build_server_events, plan_server_events
 from orchestration.generator.devices import build_devices
 from orchestration.generator.events import assemble_events
 from orchestration.generator.formatting import DAY_MS
 from orchestration.generator.ground_truth import (
     GROUND_TRUTH_DIR,
+    write_account_members,
     write_accounts,
+    write_checkouts,
     write_identifiers,
     write_persons,
 )
@@ -168,13 +183,15 @@ def generate(
         ) from None
     devices = build_devices(stream(3), persons)
     plan = plan_server_events(stream(4), persons)
-    server_per_person = plan.per_person
+    extra = plan_extras(stream(101), persons, plan)  # checkouts and key-account support surges
+    server_per_person = plan.per_person + extra.per_person
     client_budget = np.maximum(1, persons.budget - server_per_person)
     client_total = events - duplicates - int(server_per_person.sum())
     sessions, client = simulate_sessions(
         stream(5), persons, devices, catalog, window, client_budget, client_total
     )
     server = build_server_events(stream(6), persons, plan, sessions, client, catalog, window)
+    server, checkouts = add_extras(stream(102), persons, extra, server, sessions, window, client.signup_ms)
     table = assemble_events(stream(7), persons, devices, client, server, duplicates)
     signed_up_ms = np.where(persons.new, table.signup_timestamps(profiles), persons.signed_up_before_ms)
     encoder = MessageEncoder(table, persons, companies, devices, catalog, server, signed_up_ms, stream(8))
@@ -195,7 +212,16 @@ def generate(
     seen = encoder.identifier_sources.table(np.unique(np.concatenate(identifier_keys)))
     identifiers = write_identifiers(truth / "identifiers.parquet", seen, persons)
     write_persons(truth / "persons.parquet", persons, table, signed_up_ms)
-    write_accounts(truth / "accounts.parquet", persons, companies)
+    write_accounts(
+        truth / "accounts.parquet",
+        persons,
+        companies,
+        table,
+        server.orders.revenue_cents,
+        window.silent_from_ms,
+    )
+    write_account_members(truth / "account_members.parquet", persons, companies, table)
+    write_checkouts(truth / "checkouts.parquet", persons, table, checkouts)
 
     delivered_kind = table.kind[order]
     by_type = Counter(np.asarray(kinds.CALL_TYPES)[kinds.KIND_CALL[delivered_kind]].tolist())

@@ -9,6 +9,7 @@ person's active time (so planted churners stay silent).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from orchestration.generator.population import (
     Window,
 )
 from orchestration.generator.sessions import HOUR_MS, ClientEvents, Sessions
+
+if TYPE_CHECKING:
+    from orchestration.generator.checkouts import Checkouts
 
 MINUTE_MS = 60_000
 # Orders per ten events of budget, by persona (vocab.PERSONAS order).
@@ -84,6 +88,7 @@ class ServerEvents:
     tickets: Tickets
     subscription_ms: np.ndarray  # per person, -1 if they never subscribe in the window
     billing_interval: np.ndarray  # per person: index into vocab.BILLING_INTERVALS
+    checkouts: Checkouts | None = None  # Checkout Started rows: `order` indexes these (see checkouts.py)
 
 
 def plan_server_events(rng: np.random.Generator, persons: Persons) -> ServerPlan:

@@ -10,7 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.generator import kinds
 from orchestration.generator import vocabulary as vocab
+from orchestration.generator.checkouts import ABANDON_HOURS, Checkouts, abandoned_within
 from orchestration.generator.events import EventTable
 from orchestration.generator.formatting import ZERO_UUID
 from orchestration.generator.population import KEY_ACCOUNTS, Companies, Persons
@@ -67,18 +69,81 @@ def write_identifiers(path: Path, seen: pa.Table, persons: Persons) -> int:
     return identifiers.num_rows
 
 
-def write_accounts(path: Path, persons: Persons, companies: Companies) -> None:
-    """One row per company account (groupId): its name, whether it is a key account, its buyers."""
-    members = np.bincount(persons.company[persons.company >= 0], minlength=len(companies.name))
+def write_accounts(
+    path: Path,
+    persons: Persons,
+    companies: Companies,
+    table: EventTable,
+    order_revenue_cents: np.ndarray,
+    month_from_ms: int,
+) -> None:
+    """One row per company account (groupId): its name, whether it is a key account, whether it is an at-risk
+    key account (its members opened more than 3 support tickets from `month_from_ms`, the window's last 30
+    days; the generator plants a few), what its members ordered in the window (spend_usd) and its buyers."""
+    count = len(companies.name)
+    members = np.bincount(persons.company[persons.company >= 0], minlength=count)
+    ticket = (table.kind == kinds.SUPPORT_TICKET_OPENED) & (table.timestamp_ms >= month_from_ms)
+    company = persons.company[table.person[ticket]]
+    recent_tickets = np.bincount(company[company >= 0], minlength=count)
+    key_account = np.arange(count) < KEY_ACCOUNTS
+    ordered = table.kind == kinds.ORDER_COMPLETED
+    buyer = persons.company[table.person[ordered]]
+    spend = np.bincount(
+        buyer[buyer >= 0], weights=order_revenue_cents[table.order[ordered]][buyer >= 0], minlength=count
+    )
     result = pa.table(
         {
             "account_id": companies.group_id,
             "name": companies.name,
-            "key_account": np.arange(len(companies.name)) < KEY_ACCOUNTS,
+            "key_account": key_account,
+            "at_risk": key_account & (recent_tickets > 3),
+            "spend_usd": spend / 100,
             "members": members.astype(np.int64),
         }
     )
     pq.write_table(result, path)
+
+
+def write_account_members(path: Path, persons: Persons, companies: Companies, table: EventTable) -> None:
+    """Who the events tie to which account: one row per (account, person) with a group call."""
+    grouped = table.kind == kinds.GROUP
+    pairs = np.unique(table.person[grouped])
+    pairs = pairs[persons.company[pairs] >= 0]
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": companies.group_id.take(pa.array(persons.company[pairs])),
+                "person_id": persons.person_id.take(pa.array(pairs)),
+            }
+        ),
+        path,
+    )
+
+
+def write_checkouts(
+    path: Path, persons: Persons, table: EventTable, checkouts: Checkouts, hours: int = ABANDON_HOURS
+) -> None:
+    """One row per Checkout Started: who, when (its `timestamp`), whether it became its order, and whether
+    it was abandoned: no Order Completed of the person in the `hours` after it."""
+    started = np.flatnonzero(table.kind == kinds.CHECKOUT_STARTED)
+    ordered = np.flatnonzero(table.kind == kinds.ORDER_COMPLETED)
+    index = table.order[started]
+    person, started_ms = table.person[started], table.timestamp_ms[started]
+    abandoned = abandoned_within(
+        person, started_ms, table.person[ordered], table.timestamp_ms[ordered], hours
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "checkout_id": checkouts.checkout_id.take(pa.array(index)),
+                "person_id": persons.person_id.take(pa.array(person)),
+                "started_at": pa.array(started_ms).cast(pa.timestamp("ms", tz="UTC")),
+                "converted": checkouts.order[index] >= 0,
+                "abandoned": abandoned,
+            }
+        ),
+        path,
+    )
 
 
 def write_persons(path: Path, persons: Persons, table: EventTable, signed_up_ms: np.ndarray) -> None:

@@ -56,6 +56,7 @@ _USER_ID_KINDS = [
     kinds.ORDER_COMPLETED,
     kinds.IDENTIFY_BILLING,
     kinds.ALIAS_LEGACY,
+    kinds.CHECKOUT_STARTED,
 ]
 _CHANNELS = encoded(["client", "server"])
 
@@ -128,6 +129,8 @@ class MessageEncoder:
             kinds.ORDER_COMPLETED: order_properties(rng, catalog, server),
             kinds.SUPPORT_TICKET_OPENED: ticket_properties(rng, server),
         }
+        if server.checkouts is not None:
+            parts[kinds.CHECKOUT_STARTED] = server.checkouts.properties()
         self.properties = pa.concat_arrays(list(parts.values()))
         self.properties_base = np.full(len(kinds.KIND_CALL), -1, dtype=np.int64)
         base = 0
@@ -198,8 +201,17 @@ class MessageEncoder:
                 kind == kinds.SUBSCRIPTION_STARTED,
                 kind == kinds.ORDER_COMPLETED,
                 kind == kinds.SUPPORT_TICKET_OPENED,
+                kind == kinds.CHECKOUT_STARTED,  # `order` indexes the checkouts on these rows
             ],
-            [t.screen[rows], t.product[rows], t.method[rows], person, t.order[rows], t.ticket[rows]],
+            [
+                t.screen[rows],
+                t.product[rows],
+                t.method[rows],
+                person,
+                t.order[rows],
+                t.ticket[rows],
+                t.order[rows],
+            ],
             0,
         )
         has_properties = self.properties_base[kind] >= 0

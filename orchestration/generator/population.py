@@ -24,16 +24,20 @@ CHURNER, BIG_SPENDER, BRAND_LOVER, SUPPORT_HEAVY, TRIAL_NEVER_SUBSCRIBED = (1 <<
 # Share of all persons planted in each group (in vocab.GROUPS order).
 GROUP_SHARE = (0.06, 0.02, 0.04, 0.03, 0.03)
 # Fewest events a member needs for the group to be visible in the data (orders, tickets, a trial …).
-GROUP_MIN_EVENTS = (3, 40, 16, 24, 12)
+GROUP_MIN_EVENTS = (10, 40, 16, 24, 12)
 # Silent groups need 30 quiet days plus a little activity before them.
 MIN_DAYS_FOR_SILENT_GROUPS = 40
 SILENT_DAYS = 30
+# Regulars (this many events or more) who are not planted silent keep coming back until the window's last
+# RECENT_DAYS, so "regular, then silent for 30 days" picks out the planted churners.
+REGULAR_EVENTS = 5
+RECENT_DAYS = 25
 
 TRIAL, BASIC, PRO = range(3)
 # Key accounts: the first companies (companies are assigned at random, so these are a random few). Their
 # buyers order in bulk, so each spends well over $1M a year, as account-level audiences need.
 KEY_ACCOUNTS = 5
-KEY_ACCOUNT_VOLUME = 400  # quantity multiplier on a key account buyer's order lines
+KEY_ACCOUNT_VOLUME = 1000  # quantity multiplier on a key account buyer's order lines
 
 _PERSONA_ACTIVITY = np.array([1.2, 1.0, 1.4, 1.1, 0.9])
 _PERSONA_ACCOUNT_RATE = np.array([0.6, 1.0, 1.4, 1.0, 1.3])
@@ -105,6 +109,11 @@ class Persons:
 
     def __len__(self) -> int:
         return len(self.persona)
+
+    @property
+    def stays_active(self) -> np.ndarray:
+        """Regulars who are not planted silent: their last session falls on their last active day."""
+        return ~self.in_group(CHURNER | TRIAL_NEVER_SUBSCRIBED) & (self.budget >= REGULAR_EVENTS)
 
     @property
     def key_account_buyer(self) -> np.ndarray:
@@ -261,7 +270,10 @@ def _lifetimes(
     last_allowed = np.where(silent, window.days - SILENT_DAYS - 2, window.days - 1)
     reach = 1.0 - np.exp(-(budget - 1) / 15.0)
     span = np.floor(last_allowed * reach * rng.uniform(0.5, 1.0, p)).astype(np.int64)
-    first_day = np.floor(rng.random(p) * (last_allowed - span + 1)).astype(np.int64)
+    lowest = np.where(
+        ~silent & (budget >= REGULAR_EVENTS), np.maximum(0, window.days - RECENT_DAYS - span), 0
+    )
+    first_day = lowest + np.floor(rng.random(p) * (last_allowed - span + 1 - lowest)).astype(np.int64)
     latest_ms = np.where(silent, window.silent_from_ms - 3_600_000, window.end_ms - 5_000)
     return first_day, first_day + span, latest_ms
 

@@ -155,6 +155,9 @@ def _sessions(
     n = len(person)
     span = persons.last_day - persons.first_day
     day = persons.first_day[person] + np.floor(rng.random(n) * (span[person] + 1)).astype(np.int64)
+    # Regulars who do not churn come back on their last active day (see population.REGULAR_EVENTS).
+    last = np.arange(n) == np.repeat(np.cumsum(count) - 1, count)
+    day = np.where(last & persons.stays_active[person], persons.last_day[person], day)
     hour = rng.choice(24, n, p=np.array(vocab.DIURNAL) / sum(vocab.DIURNAL))
     utc_offset = np.array([zone[1] for zone in vocab.TIME_ZONES])[persons.time_zone[person]]
     start = (

@@ -89,18 +89,24 @@ def test_unknown_audience_name_fails_parse_naming_the_file(project: Path) -> Non
     assert "bad_one" in output and "no_such_audience" in output, output[-3000:]
 
 
-def test_a_membership_cycle_is_refused_before_anything_runs(project: Path) -> None:
-    # Each file only knows the audiences it names, so a cycle through two files is refused where dbt
-    # assembles the graph (`dbt ls`, `compile`, `build`, and `cdp`, which parses through it).
+def test_a_membership_cycle_through_files_fails_parse_naming_files_and_conditions(project: Path) -> None:
     output = _parse_with(
         project,
         {
-            "cycle_a": _audience("{'in_audience': 'cycle_b'}"),
-            "cycle_b": _audience("{'not_in_audience': 'cycle_a'}"),
+            "cycle_a": _audience(
+                "{'all': [{'trait': 'lifetime_value', 'op': '>', 'value': 1}, {'in_audience': 'cycle_b'}]}"
+            ),
+            "cycle_b": _audience("{'any': [{'in_audience': 'cycle_c'}]}"),
+            "cycle_c": _audience("{'not_in_audience': 'cycle_a'}"),
         },
-        command="ls",
     )
-    assert "cycle" in output.lower() and "cycle_a" in output and "cycle_b" in output, output[-3000:]
+    assert "membership cycle" in output, output[-3000:]
+    for fragment in (
+        "models/audiences/cycle_a.sql (condition conditions.all[1]: cycle_a -> cycle_b)",
+        "models/audiences/cycle_b.sql (condition conditions.any[0]: cycle_b -> cycle_c)",
+        "models/audiences/cycle_c.sql (condition conditions: cycle_c -> cycle_a)",
+    ):
+        assert fragment in output, output[-3000:]
 
 
 def test_two_files_with_one_audience_name_fail_parse_naming_both(project: Path) -> None:

@@ -159,7 +159,9 @@ def test_layout_is_day_then_source_folders_of_gzipped_ndjson(run: GenerationSumm
     assert all(FILE.match(path) for path in relative)
     assert {path.split("/")[1] for path in relative} == SOURCES
     assert sorted(entry.name for entry in (run.out / "_ground_truth").iterdir()) == [
+        "account_members.parquet",
         "accounts.parquet",
+        "checkouts.parquet",
         "identifiers.parquet",
         "persons.parquet",
     ]
@@ -226,6 +228,7 @@ def test_events_carry_the_documented_properties(events) -> None:
         "Subscription Started",
         "Order Completed",
         "Support Ticket Opened",
+        "Checkout Started",
     }
     for event in events:
         props = event.get("properties", {})
@@ -240,6 +243,8 @@ def test_events_carry_the_documented_properties(events) -> None:
         if event.get("event") == "Support Ticket Opened":
             assert {"ticket_id", "priority", "subject"} <= props.keys()
             assert "userId" not in event and "email" in event["context"]["traits"]
+        if event.get("event") == "Checkout Started":
+            assert {"checkout_id", "value", "currency"} <= props.keys() and "userId" in event
         if event.get("event") in ("Trial Started", "Subscription Started"):
             assert props["plan"] in ("trial", "basic", "pro")
         if event["type"] == "identify" and "plan" in event["traits"]:
@@ -436,6 +441,57 @@ def test_churners_are_silent_for_the_last_30_days(persons, events_by_person) -> 
         assert all(when(event["timestamp"]) < SILENT_FROM for event in events_by_person[person])
     # And they were active before that: present in the events at all.
     assert sum(1 for person in churners if events_by_person[person]) > 0.8 * len(churners)
+
+
+def test_regulars_who_do_not_churn_are_seen_in_the_last_25_days(persons, events_by_person) -> None:
+    silent = members(persons, "churner") | members(persons, "trial_never_subscribed")
+    regulars = [
+        p for p, person_events in events_by_person.items() if len(person_events) >= 10 and p not in silent
+    ]
+    assert regulars
+    recent = WINDOW_END - dt.timedelta(days=26)
+    assert all(max(when(e["timestamp"]) for e in events_by_person[p]) >= recent for p in regulars)
+
+
+def test_checkouts_come_before_orders_and_the_abandoned_ones_are_true(
+    run: GenerationSummary, events, owner
+) -> None:
+    checkouts = pd.read_parquet(run.out / "_ground_truth" / "checkouts.parquet")
+    started = [e for e in events if e.get("event") == "Checkout Started"]
+    orders = [e for e in events if e.get("event") == "Order Completed"]
+    assert len(started) >= len(checkouts) == checkouts.checkout_id.nunique() > 0  # duplicates re-deliver
+    assert 0.8 * len(orders) <= checkouts.converted.sum() <= len(orders)
+    assert checkouts.abandoned.sum() > 20 and not (checkouts.abandoned & checkouts.converted).any()
+    ordered_at: dict[str, list[dt.datetime]] = {}
+    for event in orders:
+        ordered_at.setdefault(person_of(event, owner), []).append(when(event["timestamp"]))
+    by_id = {e["properties"]["checkout_id"]: e for e in started}
+    for row in checkouts.itertuples():
+        event = by_id[row.checkout_id]
+        assert person_of(event, owner) == row.person_id
+        at = when(event["timestamp"])
+        assert at == row.started_at.to_pydatetime()
+        followed = any(at <= t <= at + dt.timedelta(hours=24) for t in ordered_at.get(row.person_id, []))
+        assert row.abandoned == (not followed), row
+
+
+def test_at_risk_key_accounts_open_tickets_in_the_last_weeks(run: GenerationSummary, events, owner) -> None:
+    accounts = pd.read_parquet(run.out / "_ground_truth" / "accounts.parquet")
+    links = pd.read_parquet(run.out / "_ground_truth" / "account_members.parquet")
+    at_risk = set(accounts[accounts.at_risk].account_id)
+    assert at_risk and at_risk <= set(accounts[accounts.key_account].account_id)
+    grouped = {(e["groupId"], person_of(e, owner)) for e in events if e["type"] == "group"}
+    assert grouped == set(zip(links.account_id, links.person_id, strict=True))
+    account_of = dict(zip(links.person_id, links.account_id, strict=True))
+    month = WINDOW_END - dt.timedelta(days=30)
+    recent: dict[str, int] = {}
+    for event in events:
+        if event.get("event") == "Support Ticket Opened" and when(event["timestamp"]) >= month:
+            account = account_of.get(person_of(event, owner))
+            recent[account] = recent.get(account, 0) + 1
+    # At-risk: exactly the key accounts whose members opened more than 3 tickets in the last 30 days.
+    key = set(accounts[accounts.key_account].account_id)
+    assert at_risk == {account for account in key if recent.get(account, 0) > 3}
 
 
 def orders_of(person_events: list[dict]) -> list[dict]:

@@ -25,6 +25,12 @@
     so an unknown audience name or a cycle stops the parse. -#}
 
 {% macro audience(description=none, conditions=none, query=none, payload=none) -%}
+    {#- While executing, the declaration was checked and compiled at parse time: reuse it. -#}
+    {%- set parsed = model.get('config', {}).get('meta', {}).get('audience') if execute else none -%}
+    {%- if parsed -%}
+        {{ config(materialized='audience_view') }}
+        {{ return(cdp.audience_select(parsed)) }}
+    {%- endif -%}
     {%- set file = model.original_file_path -%}
     {%- set name = model.name -%}
     {%- if not modules.re.match('^[a-z][a-z0-9_]*$', name) -%}
@@ -64,6 +70,7 @@
     {%- else -%}
         {%- set compiled = {'facts': [], 'funnels': [], 'checks': [], 'audiences': [], 'events': []} -%}
         {%- set predicate = cdp.audience_compile(conditions, file, name, 'conditions', compiled) -%}
+        {%- do cdp._audience_refuse_cycles(name, file, compiled.pop('membership_paths', {})) -%}
         {%- do spec.update({'kind': 'conditions', 'conditions': conditions, 'predicate': predicate}) -%}
         {%- do spec.update(compiled) -%}
         {#- This audience's event facts on their own, for `cdp audiences preview` before it is built. -#}
@@ -71,7 +78,7 @@
             {%- do spec.update({'facts_sql': cdp.audience_placeholder_as_of(cdp.audience_event_facts_select([spec], '@@events@@', '@@profiles@@'))}) -%}
         {%- endif -%}
     {%- endif -%}
-    {{ config(materialized='view', meta={'audience': spec}) }}
+    {{ config(materialized='audience_view', meta={'audience': spec}) }}
     {{ return(cdp.audience_select(spec)) }}
 {%- endmacro %}
 
@@ -463,6 +470,7 @@ select * from final
             {{ cdp.audience_error(file, path, "an audience cannot be defined by its own membership (cycle " ~ name ~ " -> " ~ name ~ ")") }}
         {%- endif -%}
         {%- if other not in compiled.audiences -%}{%- do compiled.audiences.append(other) -%}{%- endif -%}
+        {%- do compiled.setdefault('membership_paths', {}).setdefault(other, path) -%}
         {%- set sql = ('not ' if negated else '') ~ '@@member:' ~ other ~ '@@' -%}
         {%- do values.update({'member of ' ~ other: '@@member:' ~ other ~ '@@'}) -%}
         {%- set label = ('not in ' if negated else 'in ') ~ 'audience ' ~ other -%}
@@ -513,6 +521,38 @@ select * from final
     {%- set passed = 'coalesce(' ~ sql ~ ', false)' -%}
     {%- do compiled.checks.append({'path': path, 'kind': kind, 'label': label, 'description': description, 'sql': passed, 'values': values}) -%}
     {{ return(passed) }}
+{%- endmacro %}
+
+{#- Membership cycles through several files, refused while dbt parses (dbt itself only finds cycles when it
+    links the graph, in ls/compile/build). Each audience file records the audiences it names, with the
+    condition naming them, in a registry kept in `graph` (the manifest's flat graph: one dict for the whole
+    parse, and saved with partial parsing, so files not re-parsed keep their entries); the file being
+    parsed then follows the registry from itself. An entry left by a deleted file can only close a cycle
+    through an audience no file may name any more (naming it fails the parse anyway). -#}
+{% macro _audience_refuse_cycles(name, file, named) -%}
+    {%- if execute -%}{{ return(none) }}{%- endif -%}
+    {%- set registry = graph.setdefault('cdp_audience_memberships', {}) -%}
+    {%- do registry.update({name: {'file': file, 'named': named}}) -%}
+    {#- Breadth-first from this audience, keeping the path that reached each audience. -#}
+    {%- set reached = {name: []} -%}
+    {%- set queue = [name] -%}
+    {%- for _ in range(registry | length + 1) if queue -%}
+        {%- set current = queue.pop(0) -%}
+        {%- for other, path in (registry.get(current, {}).get('named', {})).items() -%}
+            {%- set step = reached[current] + [(current, other, path)] -%}
+            {%- if other == name -%}
+                {%- set hops = [] -%}
+                {%- for source, target, where in step -%}
+                    {%- do hops.append(registry[source].file ~ " (condition " ~ where ~ ": " ~ source ~ " -> " ~ target ~ ")") -%}
+                {%- endfor -%}
+                {{ cdp.audience_error(file, named[step[0][1]], "membership cycle " ~ ([name] + step | map(attribute=1) | list) | join(' -> ') ~ ": " ~ hops | join(', ')) }}
+            {%- endif -%}
+            {%- if other not in reached -%}
+                {%- do reached.update({other: step}) -%}
+                {%- do queue.append(other) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {#- A per-profile event aggregate, named by its SQL so identical aggregates of any audiences share a column. -#}

@@ -22,6 +22,7 @@
         {%- endfor -%}
     {%- endfor -%}
 {%- endfor -%}
+{%- set never = "cast('9999-12-31' as " ~ dbt.type_timestamp() ~ ")" -%}
 {%- set funnel_any_event = namespace(value=false) -%}
 {%- for funnel in funnels -%}
     {%- for name in funnel.events -%}
@@ -30,11 +31,30 @@
         {%- endif -%}
     {%- endfor -%}
 {%- endfor -%}
+{#- Every event property a fact or funnel reads is extracted once per row, in `events`, not once per fact. -#}
+{%- set marker = 'cdppropertymarker' -%}
+{%- set pattern = modules.re.escape(cdp.trait_property_text(marker) | trim) | replace(marker, '([A-Za-z0-9_.]+)') -%}
+{%- set texts = [] -%}
+{%- for fact in facts %}{%- do texts.append(fact.sql) -%}{%- endfor -%}
+{%- for funnel in funnels %}{%- do texts.extend([funnel.first, funnel.then]) -%}{%- endfor -%}
+{%- set properties = modules.re.findall(pattern, texts | join(' ')) | unique | list | sort -%}
+{%- set columns = {} -%}
+{%- for property in properties -%}
+    {%- do columns.update({property: 'property__' ~ property | replace('.', '__')}) -%}
+{%- endfor -%}
 with
 
 events as (
 
-    select * from {{ events_relation }}
+    select
+        profile_id,
+        event_name,
+        event_at
+        {%- for property, column in columns.items() %},
+        {{ cdp.trait_property_text(property) }} as {{ column }}
+        {%- endfor %}
+    from {{ events_relation }}
+    where event_at <= {{ cdp.as_of() }}
 
 ),
 
@@ -49,7 +69,7 @@ aggregated as (
     select
         profile_id
         {%- for fact in facts %},
-        {{ cdp.audience_fill(fact.sql) }} as {{ fact.column }}
+        {{ cdp._audience_shared_sql(fact.sql, columns) }} as {{ fact.column }}
         {%- endfor %}
     from events
     {%- if facts and not any_event.value %}
@@ -62,30 +82,28 @@ aggregated as (
 funnel_steps as (
 
     select
-        profile_id
+        profile_id,
+        event_at
         {%- for funnel in funnels %},
-        case when {{ cdp.audience_fill(funnel.first) }} then event_at end as {{ funnel.column }}_first_at,
+        case when {{ cdp._audience_shared_sql(funnel.first, columns) }} then event_at end as {{ funnel.column }}_first_at,
         {#- The first later step B at or after each row (peers at the same instant included). -#}
-        min(case when {{ cdp.audience_fill(funnel.then) }} then event_at end) over (
+        min(case when {{ cdp._audience_shared_sql(funnel.then, columns) }} then event_at end) over (
             partition by profile_id order by event_at range between current row and unbounded following
         ) as {{ funnel.column }}_then_at
         {%- endfor %}
     from events
-    where event_at <= {{ cdp.as_of() }}
     {%- if funnels and not funnel_any_event.value %}
-        and event_name in ({{ cdp._event_list(funnel_event_names) }})
+    where event_name in ({{ cdp._event_list(funnel_event_names) }})
     {%- elif not funnels %}
-        and 1 = 0
+    where 1 = 0
     {%- endif %}
 
 ),
 
-funnel_facts as (
+funnel_qualified as (
 
-    {#- Per funnel: whether some A qualifies (B within the gap, or, for "without", the gap is over and no B
-        came), and the deciding pair shown by `cdp why`: the latest qualifying A (else the latest A) with
-        the first B after it. -#}
-    {%- set never = "cast('9999-12-31' as " ~ dbt.type_timestamp() ~ ")" %}
+    {#- Per step row and funnel: whether this A qualifies (B within the gap, or, for "without", the gap is
+        over and no B came). Only rows that are an A of some funnel matter. -#}
     select
         profile_id
         {%- for funnel in funnels %}
@@ -97,17 +115,38 @@ funnel_facts as (
         {%- else %}
         {%- set qualifies = first ~ ' is not null and ' ~ gap ~ ' <= ' ~ cdp.as_of() ~ ' and (' ~ then ~ ' is null or ' ~ then ~ ' > ' ~ gap ~ ')' %}
         {%- endif %},
-        max(case when {{ qualifies }} then 1 else 0 end) = 1 as {{ funnel.column }},
-        coalesce(max(case when {{ qualifies }} then {{ first }} end), max({{ first }})) as {{ first }},
-        nullif(
-            case when max(case when {{ qualifies }} then 1 else 0 end) = 1
-                then {{ cdp.last_value_by('coalesce(' ~ then ~ ', ' ~ never ~ ')', first, qualifies) }}
-                else {{ cdp.last_value_by('coalesce(' ~ then ~ ', ' ~ never ~ ')', first, first ~ ' is not null') }}
-            end,
-            {{ never }}
-        ) as {{ then }}
+        {{ first }},
+        coalesce({{ then }}, {{ never }}) as {{ funnel.column }}_next_at,
+        coalesce({{ qualifies }}, false) as {{ funnel.column }}_qualifies
         {%- endfor %}
     from funnel_steps
+    {%- if funnels %}
+    where {% for funnel in funnels %}{{ funnel.column }}_first_at is not null{% if not loop.last %} or {% endif %}{% endfor %}
+    {%- endif %}
+
+),
+
+funnel_facts as (
+
+    {#- Per funnel: whether some A qualifies, and the deciding pair shown by `cdp why`: the latest
+        qualifying A (else the latest A) with the first B after it. -#}
+    select
+        profile_id
+        {%- for funnel in funnels %}
+        {%- set first = funnel.column ~ '_first_at' %}
+        {%- set next = funnel.column ~ '_next_at' %}
+        {%- set qualifies = funnel.column ~ '_qualifies' %},
+        {{ dbt.bool_or(qualifies) }} as {{ funnel.column }},
+        coalesce(max(case when {{ qualifies }} then {{ first }} end), max({{ first }})) as {{ first }},
+        nullif(
+            case when {{ dbt.bool_or(qualifies) }}
+                then {{ cdp.last_value_by(next, first, qualifies) }}
+                else {{ cdp.last_value_by(next, first, first ~ ' is not null') }}
+            end,
+            {{ never }}
+        ) as {{ funnel.column }}_then_at
+        {%- endfor %}
+    from funnel_qualified
     group by profile_id
 
 ),
@@ -131,4 +170,14 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#- A fact's SQL with the audience placeholders filled and each property read from its shared column. -#}
+{% macro _audience_shared_sql(sql, columns) -%}
+    {%- set filled = namespace(sql=cdp.audience_fill(sql)) -%}
+    {%- for property, column in columns.items() -%}
+        {%- set filled.sql = filled.sql | replace(cdp.trait_property_text(property) | trim, column) -%}
+    {%- endfor -%}
+    {{- filled.sql -}}
 {%- endmacro %}
