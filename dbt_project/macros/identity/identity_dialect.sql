@@ -18,6 +18,13 @@
     xor({{ h1 }}, ({{ h1 }}) >> 15)
 {%- endmacro %}
 
+{#- The same bijection as DuckDB's (so both engines run the same rounds), with Spark's bit operators. -#}
+{% macro spark__identity_round_hash(x, multiplier, offset) -%}
+    {%- set h0 = "((" ~ x ~ ") * " ~ multiplier ~ " + " ~ offset ~ ") % 2147483648" -%}
+    {%- set h1 = "(((" ~ h0 ~ ") ^ shiftright(" ~ h0 ~ ", 16)) * 1935347297) % 2147483648" -%}
+    (({{ h1 }}) ^ shiftright({{ h1 }}, 15))
+{%- endmacro %}
+
 {#- Without bit operators: a rotation (low 16 bits over high 15) between two odd multiplications is
     still a bijection of the 31-bit integers. -#}
 {% macro default__identity_round_hash(x, multiplier, offset) -%}
@@ -40,6 +47,12 @@
     {{ return('temp.main.' ~ this.identifier ~ '__' ~ suffix) }}
 {%- endmacro %}
 
+{#- On Spark, cached temporary views: held in the session's memory like DuckDB's temporary tables, private
+    to the dbt session, never written to the warehouse (dbt-spark's session method keeps one session). -#}
+{% macro spark__identity_scratch_relation(suffix) -%}
+    {{ return(this.identifier ~ '__' ~ suffix) }}
+{%- endmacro %}
+
 {#- Creates (or replaces) the scratch table `suffix` as `sql` and returns its row count. -#}
 {% macro identity_create_scratch_table(suffix, sql) -%}
     {{ return(adapter.dispatch('identity_create_scratch_table', 'cdp')(suffix, sql)) }}
@@ -49,6 +62,14 @@
     {%- set relation = identity_scratch_relation(suffix) -%}
     {%- do run_query("drop table if exists " ~ relation) -%}
     {%- do run_query("create table " ~ relation ~ " as " ~ sql) -%}
+    {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- `cache table ... as` computes the rows eagerly, so later rounds read memory, not the plan so far. -#}
+{% macro spark__identity_create_scratch_table(suffix, sql) -%}
+    {%- set relation = identity_scratch_relation(suffix) -%}
+    {%- do run_query("drop view if exists " ~ relation) -%}
+    {%- do run_query("cache table " ~ relation ~ " as " ~ sql) -%}
     {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
 {%- endmacro %}
 
@@ -70,6 +91,11 @@
 
 {% macro duckdb__identity_arg_min(value, key) -%}
     arg_min({{ value }}, ({{ key }}, {{ value }}))
+{%- endmacro %}
+
+{#- Spark orders structs field by field: ties on `key` go to the smallest value, as on DuckDB. -#}
+{% macro spark__identity_arg_min(value, key) -%}
+    min_by({{ value }}, named_struct('key', {{ key }}, 'value', {{ value }}))
 {%- endmacro %}
 
 {% macro identity_arg_max(value, key) -%}
@@ -114,6 +140,11 @@
     regexp_replace({{ value }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
 
+{#- Spark's regexp_replace replaces every match; its fourth argument is a position, not flags. -#}
+{% macro spark__identity_regex_replace_all(value, pattern, replacement) -%}
+    regexp_replace({{ value }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
 {#- `value` with every non-digit removed. -#}
 {% macro identity_digits_only(value) -%}
     {{ return(identity_regex_replace_all(value, '[^0-9]', '')) }}
@@ -148,6 +179,20 @@
     from {{ events }}, lateral flatten(input => parse_json(context):externalIds) as entries
 {%- endmacro %}
 
+{#- Entries stay JSON text (from_json into array<string>), so ids written as numbers read as DuckDB reads them. -#}
+{% macro spark__identity_external_ids(events) -%}
+    select event_id, event_at, get_json_object(entry, '$.type') as external_type,
+        get_json_object(entry, '$.id') as external_id
+    from (
+        select event_id, event_at, explode(from_json(external_ids, 'array<string>')) as entry
+        from (
+            select event_id, event_at, get_json_object(context, '$.externalIds') as external_ids
+            from {{ events }}
+        ) as found
+        where substr(ltrim(external_ids), 1, 1) = '['
+    ) as entries
+{%- endmacro %}
+
 {#- The continuous `fraction` percentile of `column` over the group. -#}
 {% macro identity_percentile(column, fraction) -%}
     {{ return(adapter.dispatch('identity_percentile', 'cdp')(column, fraction)) }}
@@ -159,4 +204,18 @@
 
 {% macro duckdb__identity_percentile(column, fraction) -%}
     quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{#- `value` without the leading characters in `characters` (a SQL string literal). -#}
+{% macro identity_ltrim(value, characters) -%}
+    {{ return(adapter.dispatch('identity_ltrim', 'cdp')(value, characters)) }}
+{%- endmacro %}
+
+{% macro default__identity_ltrim(value, characters) -%}
+    ltrim({{ value }}, {{ characters }})
+{%- endmacro %}
+
+{#- Spark's two-argument ltrim takes the characters first. -#}
+{% macro spark__identity_ltrim(value, characters) -%}
+    ltrim({{ characters }}, {{ value }})
 {%- endmacro %}
