@@ -14,6 +14,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.project import dbt_executable, dbt_project
 from orchestration.settings import cdp_home
+from orchestration.warehouse import connect_warehouse
 
 
 def discard_stillborn_warehouse(path: Path) -> None:
@@ -41,7 +42,7 @@ def discard_stillborn_warehouse(path: Path) -> None:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file inside CDP_HOME (or `home` when set)."""
+    """The DuckDB warehouse file inside CDP_HOME (or `home` when set); on Spark with Spark's tables attached."""
 
     home: str | None = None
 
@@ -60,7 +61,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             discard_stillborn_warehouse(self.path)
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        con = connect_warehouse(self.path, read_only=read_only)
         try:
             yield con
         finally:

@@ -10,6 +10,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
+from orchestration.ingestion.spark_staging import stage_raw_events
+from orchestration.settings import engine
 
 
 class CdpTranslator(DagsterDbtTranslator):
@@ -54,6 +56,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     ):
         audiences = audience_model_names(project.manifest_path)
         held: list[Any] = []
+        if engine() == "spark":
+            # Spark reads raw_events from Parquet: stage what the loader holds now (loads, replays, forgets).
+            with warehouse.connect() as con:
+                staged = stage_raw_events(con, warehouse.home_path() / "spark")
+            context.log.info(f"staged {staged} raw events as Parquet for Spark")
         with warehouse.exported_home():
             for event in dbt.cli(dbt_build_args(config), context=context).stream():
                 # Audience assets wait for audience_sizes (built later in the same run) to carry its figures.
