@@ -1,10 +1,10 @@
-"""The connected-components SQL on Spark agrees with a reference union-find on random graphs: the unrolled
-rounds as one Spark query, and the production loop (cached scratch views) through a real in-process dbt run.
-Fewer examples than on DuckDB: every one is a Spark job."""
+"""The connected-components SQL on Spark agrees with a reference union-find on random graphs, through the
+production path: a real in-process `dbt run` looping contraction rounds over cached scratch views.
+Fewer examples than on DuckDB (each is a dbt run of Spark jobs), each a batch of graphs side by side. The
+unrolled strategy (one query of many CTE rounds) is DuckDB's test only: Spark takes minutes to plan it."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -30,51 +30,18 @@ def _partition(rows: list[Any]) -> set[frozenset[int]]:
     return {frozenset(group) for group in groups.values()}
 
 
-def _load_graph(spark: Any, nodes: list[int], edges: list[tuple[int, int]], where: str) -> None:
-    """int_identity_nodes / int_identity_edges as `where` says: temporary views, or tables in `intermediate`."""
+def _load_graph(spark: Any, nodes: list[int], edges: list[tuple[int, int]]) -> None:
+    """int_identity_nodes / int_identity_edges as the model reads them: tables in schema `intermediate`."""
     node_frame = spark.createDataFrame([(n,) for n in nodes], "node_id bigint")
     edge_frame = spark.createDataFrame(
         [(a, b, None) for a, b in edges], "node_a bigint, node_b bigint, dropped_by string"
     )
-    if where == "views":
-        node_frame.createOrReplaceTempView("int_identity_nodes")
-        edge_frame.createOrReplaceTempView("int_identity_edges")
-        return
     spark.sql("create schema if not exists intermediate")
     node_frame.write.mode("overwrite").format("parquet").saveAsTable("intermediate.int_identity_nodes")
     edge_frame.write.mode("overwrite").format("parquet").saveAsTable("intermediate.int_identity_edges")
 
 
-@pytest.fixture(scope="module")
-def unrolled_spark_sql(spark_session: Any, spark_home: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The components model compiled for Spark with unrolled rounds, reading the graph's temporary views."""
-    target = tmp_path_factory.mktemp("spark_components_target")
-    with environment(CDP_ENGINE="spark"):
-        result = DbtProjectRun(home=spark_home, target=target).invoke(
-            ["compile", "--select", "int_identity_components"],
-            vars={"identity_components_strategy": "unrolled", "identity_max_rounds": 24},
-        )
-    assert result.success, result.exception
-    compiled = (target / "compiled/cdp/models/intermediate/int_identity_components.sql").read_text()
-    return re.sub(r"`?intermediate`?\.`?(int_identity_(?:nodes|edges))`?", r"\1", compiled)
-
-
-@settings(max_examples=12, **SETTINGS)
-@given(graph=graphs(max_nodes=30))
-def test_components_match_union_find_on_spark(
-    graph: Graph, unrolled_spark_sql: str, spark_session: Any
-) -> None:
-    node_count, edges = graph
-    normalised = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b})
-    _load_graph(spark_session, list(range(1, node_count + 1)), normalised, "views")
-    rows = spark_session.sql(unrolled_spark_sql).collect()
-    assert sorted(row["node_id"] for row in rows) == list(range(1, node_count + 1)), (
-        "every node gets one component"
-    )
-    assert _partition(rows) == reference_partition(*graph)
-
-
-@settings(max_examples=1, phases=[Phase.generate], **SETTINGS)
+@settings(max_examples=2, phases=[Phase.generate], **SETTINGS)
 @given(batch=st.lists(graphs(max_nodes=60), min_size=5, max_size=15))
 def test_looped_components_in_dbt_on_spark(
     batch: list[Graph], spark_session: Any, spark_home: Path, tmp_path_factory: pytest.TempPathFactory
@@ -88,7 +55,7 @@ def test_looped_components_in_dbt_on_spark(
             frozenset(n + offset for n in group) for group in reference_partition(node_count, graph_edges)
         }
         offset += node_count
-    _load_graph(spark_session, nodes, sorted(edges), "tables")
+    _load_graph(spark_session, nodes, sorted(edges))
     target = tmp_path_factory.mktemp("spark_components_loop")
     with environment(CDP_ENGINE="spark"):
         result = DbtProjectRun(home=spark_home, target=target).invoke(
