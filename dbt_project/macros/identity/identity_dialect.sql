@@ -106,8 +106,13 @@
     max_by({{ value }}, {{ key }})
 {%- endmacro %}
 
+{#- Ties on `key` go to the largest value on both engines (arg_max alone picks any), so builds agree. -#}
 {% macro duckdb__identity_arg_max(value, key) -%}
-    arg_max({{ value }}, {{ key }})
+    arg_max({{ value }}, ({{ key }}, {{ value }})) filter (where {{ key }} is not null)
+{%- endmacro %}
+
+{% macro spark__identity_arg_max(value, key) -%}
+    max_by({{ value }}, case when {{ key }} is not null then named_struct('key', {{ key }}, 'value', {{ value }}) end)
 {%- endmacro %}
 
 {#- True when the whole of `value` matches the regular expression `pattern` (a SQL string literal). -#}
