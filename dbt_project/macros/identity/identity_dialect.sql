@@ -33,7 +33,9 @@
 {%- endmacro %}
 
 {#- Scratch tables of an iterative model, named <model>__<suffix>. On DuckDB they are temporary tables
-    (in memory, private to the model's connection, gone with it); elsewhere tables beside the model.
+    (in memory, private to the model's connection, gone with it); elsewhere (Spark too) tables beside the
+    model: Spark's cached temporary views would not do, as a view's plan still reads the scratch tables
+    of earlier rounds that the loop drops, and the anchor loop inserts into one.
     The model drops the ones it still reads in a post-hook. -#}
 {% macro identity_scratch_relation(suffix) -%}
     {{ return(adapter.dispatch('identity_scratch_relation', 'cdp')(suffix)) }}
@@ -47,12 +49,6 @@
     {{ return('temp.main.' ~ this.identifier ~ '__' ~ suffix) }}
 {%- endmacro %}
 
-{#- On Spark, cached temporary views: held in the session's memory like DuckDB's temporary tables, private
-    to the dbt session, never written to the warehouse (dbt-spark's session method keeps one session). -#}
-{% macro spark__identity_scratch_relation(suffix) -%}
-    {{ return(this.identifier ~ '__' ~ suffix) }}
-{%- endmacro %}
-
 {#- Creates (or replaces) the scratch table `suffix` as `sql` and returns its row count. -#}
 {% macro identity_create_scratch_table(suffix, sql) -%}
     {{ return(adapter.dispatch('identity_create_scratch_table', 'cdp')(suffix, sql)) }}
@@ -62,14 +58,6 @@
     {%- set relation = identity_scratch_relation(suffix) -%}
     {%- do run_query("drop table if exists " ~ relation) -%}
     {%- do run_query("create table " ~ relation ~ " as " ~ sql) -%}
-    {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
-{%- endmacro %}
-
-{#- `cache table ... as` computes the rows eagerly, so later rounds read memory, not the plan so far. -#}
-{% macro spark__identity_create_scratch_table(suffix, sql) -%}
-    {%- set relation = identity_scratch_relation(suffix) -%}
-    {%- do run_query("drop view if exists " ~ relation) -%}
-    {%- do run_query("cache table " ~ relation ~ " as " ~ sql) -%}
     {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
 {%- endmacro %}
 
