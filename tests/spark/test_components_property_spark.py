@@ -1,5 +1,5 @@
 """The connected-components SQL on Spark agrees with a reference union-find on random graphs, through the
-production path: a real in-process `dbt run` looping contraction rounds over cached scratch views.
+production path: a real in-process `dbt run` looping contraction rounds over scratch tables.
 Fewer examples than on DuckDB (each is a dbt run of Spark jobs), each a batch of graphs side by side. The
 unrolled strategy (one query of many CTE rounds) is DuckDB's test only: Spark takes minutes to plan it."""
 
@@ -46,7 +46,7 @@ def _load_graph(spark: Any, nodes: list[int], edges: list[tuple[int, int]]) -> N
 def test_looped_components_in_dbt_on_spark(
     batch: list[Graph], spark_session: Any, spark_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The production path on Spark: `dbt run` looping rounds over cached scratch views until no edge is left."""
+    """The production path on Spark: `dbt run` looping rounds over scratch tables until no edge is left."""
     offset, nodes, edges, expected = 0, [], set(), set()
     for node_count, graph_edges in batch:
         nodes += range(offset + 1, offset + node_count + 1)
@@ -67,6 +67,8 @@ def test_looped_components_in_dbt_on_spark(
     ).collect()
     assert _partition(rows) == expected
     leftovers = [
-        t.name for t in spark_session.catalog.listTables() if t.name.startswith("int_identity_components__")
+        t.name
+        for t in spark_session.catalog.listTables("intermediate")
+        if t.name.startswith("int_identity_components__")
     ]
-    assert leftovers == [], "the loop's scratch views are dropped after the build"
+    assert leftovers == [], "the loop's scratch tables are dropped after the build"
