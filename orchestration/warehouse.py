@@ -3,7 +3,7 @@
 DuckDB: the file itself. Spark: the same local DuckDB file (raw_events as the loader accepted them, the
 quarantine, reverse-ETL state) plus every table Spark built, attached read-only through Arrow: Spark
 writes its tables as Parquet under CDP_HOME/spark/warehouse/<schema>.db/<table>/, and each becomes a
-view of the same name and schema in an in-memory catalog searched first. So the explorer, `cdp why`,
+view of the same name and schema in an in-memory catalog searched after the file. So the explorer, `cdp why`,
 `cdp audiences`, `cdp sql` and the reverse-ETL diff run unchanged, with no JVM and no lock on Spark's
 metastore (which a running `dbt build` holds)."""
 
@@ -48,7 +48,10 @@ def connect_warehouse(
         con.execute(f"attach '{path}' as warehouse{' (read_only)' if read_only else ''}")
         files = attach_spark_tables(con, path.parent / "spark" / "warehouse")
         con.execute("use warehouse")
-        con.execute("set search_path = 'memory.main,warehouse.main'")
+        # The local file first: DuckDB creates unqualified tables in the first schema of the search path,
+        # and raw_events, the quarantine and the sync state must land in the file, not in memory. (A home
+        # once built on DuckDB keeps its own marts, which would then shadow Spark's: use a fresh CDP_HOME.)
+        con.execute("set search_path = 'warehouse.main,memory.main'")
         if sandboxed:
             con.execute("set allowed_paths = ?", [files])
             con.execute("set enable_external_access = false")
