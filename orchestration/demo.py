@@ -6,11 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from orchestration.defs.runner import materialization_metadata, run_all
 from orchestration.ingestion.landing import land_files
 from orchestration.settings import cdp_home, destinations_file, landing_dir, warehouse_path
+from orchestration.warehouse import connect_warehouse
 
 _DEMO_DESTINATIONS_TEMPLATE = """\
 # Written by `cdp demo`. The demo destination is a webhook receiver that every sync starts on 127.0.0.1
@@ -91,7 +90,7 @@ def run_demo(events: int = 50_000, profiles: int = 5_000, days: int = 90, seed: 
         for key, meta in materialization_metadata(results["pipeline"]).items()
         if key.startswith("sync/")
     }
-    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+    with connect_warehouse(warehouse_path(), read_only=True) as con:
         loaded, rejected = con.execute(
             "select (select count(*) from raw_events), (select count(*) from rejected_events)"
         ).fetchone()

@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.warehouse import connect_warehouse
+
 # Where the dbt project builds each table the explorer reads (marts land in `main`).
 PROFILES = "main.profiles"
 IDENTITY_GRAPH = "main.identity_graph"
@@ -88,7 +90,7 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
             f"No warehouse at {warehouse} yet: run `cdp ingest` and `cdp run` (or `cdp demo`)."
         )
     try:
-        return duckdb.connect(str(warehouse), read_only=True)
+        return connect_warehouse(warehouse, read_only=True)
     except duckdb.IOException as error:
         raise ExplorerError(
             f"The warehouse is busy ({error}); try again when the running pipeline has finished."

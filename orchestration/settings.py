@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from orchestration.errors import CdpError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -21,6 +23,26 @@ def cdp_home() -> Path:
     home = Path(os.environ.get("CDP_HOME", ".cdp")).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def engine() -> str:
+    """The engine dbt builds the warehouse in: `CDP_ENGINE` (duckdb, the embedded default, or spark). dbt's
+    profiles.yml reads the same variable to pick its target."""
+    name = os.environ.get("CDP_ENGINE", "duckdb").strip().lower() or "duckdb"
+    if name not in ENGINES:
+        raise CdpError(f"CDP_ENGINE must be one of {', '.join(ENGINES)}, not {name!r}")
+    return name
+
+
+def spark_dir() -> Path:
+    """Spark's side of CDP_HOME: `warehouse/` (tables as Parquet), `metastore_db/` (the catalog) and
+    `staged/` (raw_events as the loader accepted them, for Spark to read)."""
+    path = cdp_home() / "spark"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def warehouse_path() -> Path:

@@ -14,3 +14,7 @@
 {% macro snowflake__json_text(column, path) -%}
     json_extract_path_text({{ column }}, '{{ path | replace("$.", "") }}')
 {%- endmacro %}
+
+{% macro spark__json_text(column, path) -%}
+    get_json_object({{ column }}, '{{ path }}')
+{%- endmacro %}

@@ -61,8 +61,23 @@ def main(
         envvar="CDP_DEBUG",
         help="Show the pipeline's own log and full tracebacks on failure.",
     ),
+    engine: str = typer.Option(
+        None, "--engine", help="Warehouse engine for this command: duckdb (default) or spark (= CDP_ENGINE)."
+    ),
 ) -> None:
     ctx.meta[VERBOSE] = verbose
+    use_engine(engine)
+
+
+def use_engine(engine: str | None) -> None:
+    """`--engine` is CDP_ENGINE for this process and the dbt it starts (profiles.yml reads the variable)."""
+    if engine:
+        import os
+
+        from orchestration.settings import engine as configured_engine
+
+        os.environ["CDP_ENGINE"] = engine
+        configured_engine()  # a bad name fails here, in one line
 
 
 def verbose(ctx: typer.Context) -> bool:

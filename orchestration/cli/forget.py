@@ -20,10 +20,14 @@ def forget(
     """Remove a person's events, identifiers, traits and memberships; destinations on the next sync."""
     import duckdb
 
+    from orchestration.errors import CdpError
     from orchestration.explorer import AmbiguousIdentifier, ExplorerError
     from orchestration.privacy.forget import forget as forget_person
-    from orchestration.settings import cdp_home, warehouse_path
+    from orchestration.settings import cdp_home, engine, warehouse_path
 
+    if engine() == "spark":
+        # Spark's Parquet tables cannot delete rows in place; deleting there is not built yet.
+        raise CdpError("cdp forget works on the DuckDB engine only (CDP_ENGINE=spark is not supported yet)")
     if not warehouse_path().exists():
         typer.echo(f"No warehouse at {warehouse_path()} yet: nothing to forget.", err=True)
         raise typer.Exit(1)

@@ -155,8 +155,12 @@ def run(
         None, help="Evaluate traits and audiences at this ISO timestamp (default now)."
     ),
     full_refresh: bool = typer.Option(False, help="Rebuild incremental dbt models from scratch."),
+    engine: str = typer.Option(None, "--engine", help="duckdb (default) or spark; same as CDP_ENGINE."),
 ) -> None:
     """Materialise every asset once, in process: load landed files, build dbt, run every sync."""
+    from orchestration.cli.app import use_engine
+
+    use_engine(engine)
     from orchestration.defs.runner import PipelineFailed, pipeline_log, run_all
 
     failed: PipelineFailed | None = None

@@ -11,12 +11,21 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.cli.app import app
-from orchestration.settings import warehouse_path
+from orchestration.settings import engine, warehouse_path
+from orchestration.warehouse import connect_warehouse
 
 # The connection reads the warehouse's own tables and touches nothing else: no `copy ... to` over the
 # warehouse file, no read_text('/etc/passwd'), no ATTACH, INSTALL or LOAD. Locking the configuration keeps a
 # query from switching external access back on (`set enable_external_access = true` is refused).
 READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+
+
+def _only_selects(query: str) -> None:
+    """On Spark the connection may read the Parquet files of Spark's tables, so it must write none of them:
+    only queries pass (a COPY TO could otherwise overwrite one)."""
+    for statement in duckdb.extract_statements(query):
+        if statement.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+            raise duckdb.PermissionException(f"only queries are allowed, not {statement.type.name}")
 
 
 @app.command()
@@ -31,8 +40,10 @@ def sql(
     if not path.exists():
         typer.echo(f"No warehouse at {path} yet: run `cdp ingest` or `cdp demo` first.", err=True)
         raise typer.Exit(1)
-    with duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG) as con:
+    with connect_warehouse(path, read_only=True, config=READ_ONLY_CONFIG) as con:
         try:
+            if engine() == "spark":
+                _only_selects(query)
             relation = con.sql(query)
         except duckdb.PermissionException as error:
             typer.echo(

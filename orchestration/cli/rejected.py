@@ -41,13 +41,14 @@ def warehouse_connection(read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]
     """The warehouse, or a one-line error and exit 1 (none yet, or another process holds it)."""
     from orchestration.ingestion.schema import ensure_ingestion_tables
     from orchestration.settings import warehouse_path
+    from orchestration.warehouse import connect_warehouse
 
     path = warehouse_path()
     if read_only and not path.exists():
         typer.echo(f"No warehouse at {path} yet: run `cdp ingest` or `cdp demo` first.", err=True)
         raise typer.Exit(1)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = connect_warehouse(path, read_only=read_only)
     except duckdb.IOException as error:
         typer.echo(f"cannot open the warehouse {path}: {str(error).splitlines()[0]}", err=True)
         raise typer.Exit(1) from error

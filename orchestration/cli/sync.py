@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.cli.app import app
+from orchestration.warehouse import connect_warehouse
 
 console = Console()
 
@@ -58,7 +59,7 @@ def sync(
     table.columns[3].min_width = len("interrupted")
     problems = 0
     try:
-        con = duckdb.connect(str(warehouse_path()))
+        con = connect_warehouse(warehouse_path())
     except duckdb.IOException as error:  # DuckDB allows one writer: a pipeline run may hold the file
         console.print(
             f"[red]The warehouse is in use by another process; try again when it is done. ({error})[/red]"

@@ -40,8 +40,11 @@ def _dbt_project(project_dir: Path) -> DbtProject:
 def parse(project: DbtProject) -> None:
     """`dbt parse`, raising DbtProjectError with dbt's error as one line (the trait and field of a bad
     trait declaration) rather than dagster-dbt's page of subprocess details."""
+    # Always for the DuckDB target, whatever CDP_ENGINE says: the manifest gives Dagster its asset graph (the
+    # same on every engine; `dbt build` parses for its own target) and the Python side the audiences'
+    # compiled conditions, which `cdp why` evaluates in DuckDB, also over Spark's tables.
     invocation = DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
-        ["--quiet", "parse"], target_path=project.target_path, raise_on_error=False
+        ["--quiet", "parse", "--target", "local"], target_path=project.target_path, raise_on_error=False
     )
     # dagster-dbt echoes every dbt event to stdout; the errors are collected and said once, below.
     with contextlib.redirect_stdout(io.StringIO()):

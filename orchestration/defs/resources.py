@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.settings import apply_duckdb_settings, cdp_home
+from orchestration.warehouse import connect_warehouse
 
 
 def discard_stillborn_warehouse(path: Path) -> None:
@@ -39,7 +40,7 @@ def discard_stillborn_warehouse(path: Path) -> None:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file inside CDP_HOME (or `home` when set)."""
+    """The DuckDB warehouse file inside CDP_HOME (or `home` when set); on Spark with Spark's tables attached."""
 
     home: str | None = None
 
@@ -58,7 +59,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             discard_stillborn_warehouse(self.path)
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        con = connect_warehouse(self.path, read_only=read_only)
         apply_duckdb_settings(con)  # CDP_DUCKDB_MEMORY_LIMIT, CDP_DUCKDB_TEMP_DIRECTORY
         try:
             yield con

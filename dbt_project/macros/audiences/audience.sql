@@ -621,3 +621,16 @@ select * from final
     {%- for key, expression in pairs -%}{%- do parts.append("'" ~ key ~ "', " ~ expression) -%}{%- endfor -%}
     {{ return('cast(json_object(' ~ parts | join(', ') ~ ') as ' ~ dbt.type_string() ~ ')') }}
 {%- endmacro %}
+
+{#- Spark has no json_object: to_json of a struct, nulls kept, timestamps written as DuckDB writes them
+    (space-separated, the fraction without trailing zeros). -#}
+{% macro spark__audience_json_object(pairs) -%}
+    {%- if not pairs -%}{{ return("cast('{}' as " ~ dbt.type_string() ~ ")") }}{%- endif -%}
+    {%- set parts = [] -%}
+    {%- for key, expression in pairs -%}{%- do parts.append("'" ~ key ~ "', " ~ expression) -%}{%- endfor -%}
+    {%- set json = "to_json(named_struct(" ~ parts | join(', ') ~ "), map('ignoreNullFields', 'false', "
+        ~ "'timestampNTZFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS'))" -%}
+    {%- set trailing_zeros -%}'(\\d{2}:\\d{2}:\\d{2}(\\.\\d*[1-9])?)\\.?0*"', '$1"'{%- endset -%}
+    {{ return("regexp_replace(" ~ json ~ ", " ~ trailing_zeros ~ ")") }}
+{%- endmacro %}
+

@@ -18,6 +18,13 @@
     xor({{ h1 }}, ({{ h1 }}) >> 15)
 {%- endmacro %}
 
+{#- The same bijection as DuckDB's (so both engines run the same rounds), with Spark's bit operators. -#}
+{% macro spark__identity_round_hash(x, multiplier, offset) -%}
+    {%- set h0 = "((" ~ x ~ ") * " ~ multiplier ~ " + " ~ offset ~ ") % 2147483648" -%}
+    {%- set h1 = "(((" ~ h0 ~ ") ^ shiftright(" ~ h0 ~ ", 16)) * 1935347297) % 2147483648" -%}
+    (({{ h1 }}) ^ shiftright({{ h1 }}, 15))
+{%- endmacro %}
+
 {#- Without bit operators: a rotation (low 16 bits over high 15) between two odd multiplications is
     still a bijection of the 31-bit integers. -#}
 {% macro default__identity_round_hash(x, multiplier, offset) -%}
@@ -26,7 +33,9 @@
 {%- endmacro %}
 
 {#- Scratch tables of an iterative model, named <model>__<suffix>. On DuckDB they are temporary tables
-    (in memory, private to the model's connection, gone with it); elsewhere tables beside the model.
+    (in memory, private to the model's connection, gone with it); elsewhere (Spark too) tables beside the
+    model: Spark's cached temporary views would not do, as a view's plan still reads the scratch tables
+    of earlier rounds that the loop drops, and the anchor loop inserts into one.
     The model drops the ones it still reads in a post-hook. -#}
 {% macro identity_scratch_relation(suffix) -%}
     {{ return(adapter.dispatch('identity_scratch_relation', 'cdp')(suffix)) }}
@@ -72,6 +81,11 @@
     arg_min({{ value }}, ({{ key }}, {{ value }}))
 {%- endmacro %}
 
+{#- Spark orders structs field by field: ties on `key` go to the smallest value, as on DuckDB. -#}
+{% macro spark__identity_arg_min(value, key) -%}
+    min_by({{ value }}, named_struct('key', {{ key }}, 'value', {{ value }}))
+{%- endmacro %}
+
 {% macro identity_arg_max(value, key) -%}
     {{ return(adapter.dispatch('identity_arg_max', 'cdp')(value, key)) }}
 {%- endmacro %}
@@ -80,8 +94,13 @@
     max_by({{ value }}, {{ key }})
 {%- endmacro %}
 
+{#- Ties on `key` go to the largest value on both engines (arg_max alone picks any), so builds agree. -#}
 {% macro duckdb__identity_arg_max(value, key) -%}
-    arg_max({{ value }}, {{ key }})
+    arg_max({{ value }}, ({{ key }}, {{ value }})) filter (where {{ key }} is not null)
+{%- endmacro %}
+
+{% macro spark__identity_arg_max(value, key) -%}
+    max_by({{ value }}, case when {{ key }} is not null then named_struct('key', {{ key }}, 'value', {{ value }}) end)
 {%- endmacro %}
 
 {#- True when the whole of `value` matches the regular expression `pattern` (a SQL string literal). -#}
@@ -111,6 +130,11 @@
 {%- endmacro %}
 
 {% macro snowflake__identity_regex_replace_all(value, pattern, replacement) -%}
+    regexp_replace({{ value }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{#- Spark's regexp_replace replaces every match; its fourth argument is a position, not flags. -#}
+{% macro spark__identity_regex_replace_all(value, pattern, replacement) -%}
     regexp_replace({{ value }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
 
@@ -148,6 +172,20 @@
     from {{ events }}, lateral flatten(input => parse_json(context):externalIds) as entries
 {%- endmacro %}
 
+{#- Entries stay JSON text (from_json into array<string>), so ids written as numbers read as DuckDB reads them. -#}
+{% macro spark__identity_external_ids(events) -%}
+    select event_id, event_at, get_json_object(entry, '$.type') as external_type,
+        get_json_object(entry, '$.id') as external_id
+    from (
+        select event_id, event_at, explode(from_json(external_ids, 'array<string>')) as entry
+        from (
+            select event_id, event_at, get_json_object(context, '$.externalIds') as external_ids
+            from {{ events }}
+        ) as found
+        where substr(ltrim(external_ids), 1, 1) = '['
+    ) as entries
+{%- endmacro %}
+
 {#- The continuous `fraction` percentile of `column` over the group. -#}
 {% macro identity_percentile(column, fraction) -%}
     {{ return(adapter.dispatch('identity_percentile', 'cdp')(column, fraction)) }}
@@ -159,4 +197,18 @@
 
 {% macro duckdb__identity_percentile(column, fraction) -%}
     quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{#- `value` without the leading characters in `characters` (a SQL string literal). -#}
+{% macro identity_ltrim(value, characters) -%}
+    {{ return(adapter.dispatch('identity_ltrim', 'cdp')(value, characters)) }}
+{%- endmacro %}
+
+{% macro default__identity_ltrim(value, characters) -%}
+    ltrim({{ value }}, {{ characters }})
+{%- endmacro %}
+
+{#- Spark's two-argument ltrim takes the characters first. -#}
+{% macro spark__identity_ltrim(value, characters) -%}
+    ltrim({{ characters }}, {{ value }})
 {%- endmacro %}

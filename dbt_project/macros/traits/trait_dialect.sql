@@ -11,7 +11,13 @@
 {%- endmacro %}
 
 {% macro duckdb__last_value_by(value, order_by, condition) -%}
-    arg_max({{ value }}, {{ order_by }}) filter (where ({{ condition }}) and {{ value }} is not null)
+    arg_max({{ value }}, ({{ order_by }}, {{ value }})) filter (where ({{ condition }}) and {{ value }} is not null)
+{%- endmacro %}
+
+{#- Ties on `order_by` go to the largest value (DuckDB's arg_max alone picks any), so engines agree. -#}
+{% macro spark__last_value_by(value, order_by, condition) -%}
+    max_by({{ value }}, case when ({{ condition }}) and {{ value }} is not null
+        then named_struct('order_by', {{ order_by }}, 'value', {{ value }}) end)
 {%- endmacro %}
 
 {#- The value of the earliest such event. -#}
@@ -24,7 +30,13 @@
 {%- endmacro %}
 
 {% macro duckdb__first_value_by(value, order_by, condition) -%}
-    arg_min({{ value }}, {{ order_by }}) filter (where ({{ condition }}) and {{ value }} is not null)
+    arg_min({{ value }}, ({{ order_by }}, {{ value }})) filter (where ({{ condition }}) and {{ value }} is not null)
+{%- endmacro %}
+
+{#- Ties on `order_by` go to the smallest value. -#}
+{% macro spark__first_value_by(value, order_by, condition) -%}
+    min_by({{ value }}, case when ({{ condition }}) and {{ value }} is not null
+        then named_struct('order_by', {{ order_by }}, 'value', {{ value }}) end)
 {%- endmacro %}
 
 {#- The distinct non-null values among events meeting `condition`, sorted, as an array. -#}
@@ -38,6 +50,12 @@
 
 {% macro duckdb__unique_list(value, condition) -%}
     list_sort(list(distinct {{ value }}) filter (where ({{ condition }}) and {{ value }} is not null))
+{%- endmacro %}
+
+{#- Spark's collect_list over no value is an empty array; DuckDB's list is null: keep null. -#}
+{% macro spark__unique_list(value, condition) -%}
+    case when count(case when ({{ condition }}) and {{ value }} is not null then 1 end) > 0
+        then array_sort(collect_set(case when {{ condition }} then {{ value }} end)) end
 {%- endmacro %}
 
 {#- SQL listing the distinct top-level keys of a JSON column (one column `json_key`). -#}
@@ -57,6 +75,11 @@
     where {{ where }} and json_type({{ column }}) = 'OBJECT'
 {%- endmacro %}
 
+{% macro spark__json_keys_query(relation, column, where) -%}
+    select distinct json_key
+    from (select explode(json_object_keys({{ column }})) as json_key from {{ relation }} where {{ where }}) as keys
+{%- endmacro %}
+
 {#- Every column of `relation_alias` but `columns` (SQL traits bring columns profile_traits cannot
     know while dbt parses it). -#}
 {% macro star_except(relation_alias, columns) -%}
@@ -65,6 +88,10 @@
 
 {% macro default__star_except(relation_alias, columns) -%}
     {{ relation_alias }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(relation_alias, columns) -%}
+    {{ relation_alias }}.* except ({{ columns | join(', ') }})
 {%- endmacro %}
 
 {% macro bigquery__star_except(relation_alias, columns) -%}
@@ -82,5 +109,9 @@
 {%- endmacro %}
 
 {% macro duckdb__try_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}
+
+{% macro spark__try_cast(field, type) -%}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}

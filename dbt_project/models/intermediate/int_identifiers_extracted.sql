@@ -119,7 +119,7 @@ phones_normalised as (
             when coalesce(country, '{{ rules.phone_default_country }}') = '{{ country | upper }}' then
                 case when {{ identity_digits_only('raw_phone') }} like '{{ code }}%' and length({{ identity_digits_only('raw_phone') }}) >= 11
                     then '+' || {{ identity_digits_only('raw_phone') }}
-                    else '+{{ code }}' || ltrim({{ identity_digits_only('raw_phone') }}, '0')
+                    else '+{{ code }}' || {{ identity_ltrim(identity_digits_only('raw_phone'), "'0'") }}
                 end
             {%- endfor %}
             else {{ identity_digits_only('raw_phone') }}

@@ -11,6 +11,8 @@ from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
 from orchestration.defs.automation import downstream_of_new_data
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
+from orchestration.ingestion.spark_staging import stage_raw_events
+from orchestration.settings import engine
 
 
 class CdpTranslator(DagsterDbtTranslator):
@@ -70,6 +72,11 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
     ):
         # Cautious: a test of a model built later (profile_traits against profiles) waits for that model.
         args = [*dbt_build_args(config), "--indirect-selection", "cautious"]
+        if engine() == "spark":
+            # Spark reads raw_events from Parquet: stage what the loader holds now (loads, replays, forgets).
+            with warehouse.connect() as con:
+                staged = stage_raw_events(con, warehouse.home_path() / "spark")
+            context.log.info(f"staged {staged} raw events as Parquet for Spark")
         held: list[Any] = []
         try:
             with warehouse.exported_home():
