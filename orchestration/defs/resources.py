@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,22 +80,9 @@ class WarehouseResource(dg.ConfigurableResource):
                 os.environ["CDP_HOME"] = previous
 
 
-class CdpDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without the in-process dbt adapter it opens before every command.
-
-    That adapter (10-12 s of imports and project loading on 2 cores, a fifth of a demo run) serves only
-    `fetch_row_counts()`/`fetch_column_metadata()`, which cannot query DuckDB while dbt holds it anyway;
-    the figures are read after the build instead (assets/dbt_metadata.py).
-    """
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        return None
-
-
 def build_resources() -> dict[str, object]:
     # dagster-dbt imports dbt-core (seconds): only what builds dbt pays for it, not `cdp ingest`.
-    from dagster_dbt import DbtCliResource
-
+    from orchestration.defs.dbt_resource import CdpDbtCliResource
     from orchestration.defs.project import dbt_executable, dbt_project
 
     return {
