@@ -1,6 +1,6 @@
 """Every dbt model as a Dagster asset: staging, identity and predictive features, then traits and audiences."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -50,6 +50,28 @@ FEATURES_SELECTION = "+int_profile_features"
 DBT_OPS = ("cdp_dbt_features", "cdp_dbt_models")  # both take DbtBuildConfig (as_of, full_refresh)
 
 
+def build_and_report(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+    manifest_path: Any,
+    audiences: set[str],
+) -> Iterator[Any]:
+    """Run dbt, then yield its events with their figures added."""
+    held: list[Any] = []
+    try:
+        with warehouse.exported_home():
+            # Held until dbt is done: their figures are read from the warehouse, which the dbt
+            # process holds (DuckDB: one writer) while it runs.
+            held.extend(dbt.cli(args, context=context).stream())
+    except Exception:
+        # A failed build still reports what it did build, then fails the step.
+        yield from enriched(held, warehouse.path, manifest_path, audiences)
+        raise
+    yield from enriched(held, warehouse.path, manifest_path, audiences)
+
+
 def build_dbt_assets() -> list[dg.AssetsDefinition]:
     """Two dbt multi-assets: the predictive features with their upstream models, then every other model."""
     project = dbt_project()
@@ -77,14 +99,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
             with warehouse.connect() as con:
                 staged = stage_raw_events(con, warehouse.home_path() / "spark")
             context.log.info(f"staged {staged} raw events as Parquet for Spark")
-        held: list[Any] = []
-        try:
-            with warehouse.exported_home():
-                held.extend(dbt.cli(args, context=context).stream())
-        except Exception:
-            yield from enriched(held, warehouse.path, project.manifest_path, set())
-            raise
-        yield from enriched(held, warehouse.path, project.manifest_path, set())
+        yield from build_and_report(context, dbt, warehouse, args, project.manifest_path, set())
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -100,17 +115,9 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
         config: DbtBuildConfig,
     ):
         audiences = audience_model_names(project.manifest_path)
-        held: list[Any] = []
-        try:
-            with warehouse.exported_home():
-                # Held until dbt is done: their figures are read from the warehouse, which the dbt
-                # process holds (DuckDB: one writer) while it runs.
-                held.extend(dbt.cli(dbt_build_args(config), context=context).stream())
-        except Exception:
-            # A failed build still reports what it did build, then fails the step.
-            yield from enriched(held, warehouse.path, project.manifest_path, audiences)
-            raise
-        yield from enriched(held, warehouse.path, project.manifest_path, audiences)
+        yield from build_and_report(
+            context, dbt, warehouse, dbt_build_args(config), project.manifest_path, audiences
+        )
 
     return [cdp_dbt_features, cdp_dbt_models]
 
