@@ -31,6 +31,18 @@ _WORDS = (
 )
 
 
+class TooLittleVariety(ValueError):
+    """The profiles' behaviour does not split into at least two groups (a reason to skip, not a crash)."""
+
+
+def _silhouette(sample: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
+    """Silhouette of a labelling, or None where it is undefined (one group, or one point per group)."""
+    groups = len(np.unique(labels))
+    if groups < 2 or groups >= len(sample):
+        return None
+    return float(silhouette_score(sample, labels, random_state=seed))
+
+
 @dataclass
 class Personas:
     labels: np.ndarray  # persona index per profile
@@ -115,8 +127,12 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
         init = previous_z if previous_z is not None and len(previous_z) == k else "k-means++"
         fitted = KMeans(n_clusters=k, init=init, n_init=4 if isinstance(init, str) else 1, random_state=seed)
         fitted.fit(fit_rows)
-        fits[k] = fitted
-        silhouettes[k] = float(silhouette_score(sample, fitted.predict(sample), random_state=seed))
+        score = _silhouette(sample, fitted.predict(sample), seed)
+        if score is not None:
+            fits[k], silhouettes[k] = fitted, score
+    if not silhouettes:
+        distinct = len(np.unique(fit_rows.round(9), axis=0))
+        raise TooLittleVariety(f"behaviour does not split into groups: {distinct} distinct feature rows")
     best = max(silhouettes, key=lambda k: (silhouettes[k], -k))
     centroids_z = fits[best].cluster_centers_
 
@@ -152,11 +168,7 @@ def find_personas(features: pd.DataFrame, seed: int, previous: dict[str, Any] | 
     labels = _nearest(z, centroids_z)
 
     scores = affinities(z, centroids_z)
-    silhouette = (
-        float(silhouette_score(sample, _nearest(sample, centroids_z), random_state=seed))
-        if len(centroids_z) > 1
-        else 0.0
-    )
+    silhouette = _silhouette(sample, _nearest(sample, centroids_z), seed) or 0.0
     return Personas(
         labels=labels,
         names=names,

@@ -20,7 +20,7 @@ from orchestration.predictive.models import (
     train_classifier,
     train_regressor,
 )
-from orchestration.predictive.personas import Personas, find_personas
+from orchestration.predictive.personas import Personas, TooLittleVariety, find_personas
 from orchestration.predictive.settings import PredictiveSettings, slug
 
 
@@ -206,8 +206,12 @@ def run_models(
     if active.sum() < 50:
         persona_outcome.skipped = f"too few active profiles to cluster: {int(active.sum())}"
     else:
-        with threadpool_limits(limits=1):
-            personas = find_personas(persona_matrix(inputs.x_score[active]), seed, previous_personas)
+        try:
+            with threadpool_limits(limits=1):
+                personas = find_personas(persona_matrix(inputs.x_score[active]), seed, previous_personas)
+        except TooLittleVariety as reason:
+            persona_outcome.skipped = str(reason)
+    if personas is not None:
         persona_outcome.metrics = {
             "silhouette": personas.silhouette,
             "k": len(personas.names),

@@ -120,3 +120,15 @@ def test_code_location_load_fails_on_a_bad_goal(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("CDP_DBT_PROJECT_DIR", str(project))
     with pytest.raises(GoalError, match="predictive goal 'pro_subscription': unknown event 'Plan Upgraded'"):
         build_predictive_assets(None)  # fails before it looks at the dbt assets
+
+
+def test_identical_behaviour_skips_personas_with_a_reason(frames) -> None:
+    # A small warehouse where every active profile looks the same: k-means finds one group, silhouette is
+    # undefined, and the run must skip personas (and still publish the rest) rather than fail.
+    training, scoring = frames
+    active = scoring[scoring["events_total"] > 0].head(80)
+    alike = active.iloc[[0] * len(active)].assign(profile_id=active["profile_id"].to_numpy())
+    run = run_models(training, alike, load_settings(), seed=3, models={"churn": SCORING_MODELS["churn"]})
+    assert run.personas is None and not run.persona_outcome.published
+    assert run.persona_outcome.skipped.startswith("behaviour does not split into groups: 1 distinct")
+    assert run.outcomes[0].published
