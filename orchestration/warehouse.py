@@ -51,7 +51,13 @@ def connect_warehouse(
         # The local file first: DuckDB creates unqualified tables in the first schema of the search path,
         # and raw_events, the quarantine and the sync state must land in the file, not in memory. (A home
         # once built on DuckDB keeps its own marts, which would then shadow Spark's: use a fresh CDP_HOME.)
-        con.execute("set search_path = 'warehouse.main,memory.main'")
+        # Spark's other schemas too, so a schema-qualified name (`intermediate.int_profile_features`) finds
+        # Spark's table: DuckDB looks a two-part name up in the search path's schemas.
+        others = sorted(
+            {schema for schema, _ in spark_table_folders(path.parent / "spark" / "warehouse")} - {"main"}
+        )
+        search = ["warehouse.main", "memory.main", *(f'memory."{schema}"' for schema in others)]
+        con.execute("set search_path = ?", [",".join(search)])
         if sandboxed:
             con.execute("set allowed_paths = ?", [files])
             con.execute("set enable_external_access = false")

@@ -40,3 +40,24 @@ def stage_raw_events(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> int:
     )
     os.replace(partial, target)
     return con.execute("select count(*) from raw_events").fetchone()[0]
+
+
+def staged_predictions_dir(spark_dir: Path) -> Path:
+    return spark_dir / "staged" / "profile_predictions"
+
+
+def stage_profile_predictions(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> int:
+    """Stage the local file's profile_predictions (written by the predictive asset) as the Parquet copy Spark's
+    `main.profile_predictions` reads (registered by the project's on-run-start hook); returns its rows."""
+    folder = staged_predictions_dir(spark_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "profile_predictions.parquet"
+    partial = folder / ".profile_predictions.parquet.partial"
+    # Qualified by the file's catalog: on Spark the connection also holds Spark's own (empty) table.
+    catalog = con.execute("select current_database()").fetchone()[0]
+    con.execute(
+        f'copy (select * from "{catalog}".main.profile_predictions order by profile_id) '
+        f"to '{partial}' (format parquet, compression zstd)"
+    )
+    os.replace(partial, target)
+    return con.execute(f'select count(*) from "{catalog}".main.profile_predictions').fetchone()[0]

@@ -70,7 +70,8 @@
 {%- endmacro %}
 
 {% macro default__ensure_profile_predictions() -%}
-    {%- set relation = api.Relation.create(database=target.database, schema='main', identifier='profile_predictions') -%}
+    {#- The source's relation: each adapter fills in its own database/schema (Spark has no database). -#}
+    {%- set relation = source('cdp', 'profile_predictions') -%}
     create table if not exists {{ relation }} (
         profile_id {{ dbt.type_string() }},
         {%- for name, type in cdp.prediction_columns() %}
@@ -88,5 +89,24 @@
     ({{ event_at }} > {{ dbt.dateadd('day', -1 * days, moment) }} and {{ event_at }} <= {{ moment }})
     {%- else -%}
     ({{ event_at }} > {{ moment }} and {{ event_at }} <= {{ dbt.dateadd('day', -1 * days, moment) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the Dagster asset writes profile_predictions into the local DuckDB file and stages a Parquet copy
+    (CDP_HOME/spark/staged/profile_predictions, as raw_events); this registers it for Spark with this build's
+    columns (dropping an external table keeps its files; a column the copy lacks reads as null; no copy yet
+    reads as no rows). Floats are doubles: Spark's `float` is four bytes. -#}
+{% macro spark__ensure_profile_predictions() -%}
+    {%- set relation = source('cdp', 'profile_predictions') -%}
+    {%- set location = env_var('CDP_HOME', '../.cdp') ~ '/spark/staged/profile_predictions' -%}
+    {%- set columns = [] -%}
+    {%- for name, type in cdp.prediction_columns() -%}
+        {%- do columns.append(name ~ ' ' ~ ('double' if type == dbt.type_float() else type)) -%}
+    {%- endfor -%}
+    {%- if execute -%}
+        {%- do run_query('create schema if not exists ' ~ relation.schema) -%}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- do run_query('create table ' ~ relation ~ ' (profile_id string, ' ~ (columns | join(', '))
+            ~ ", scored_at timestamp, model_run_id string) using parquet location '" ~ location ~ "'") -%}
     {%- endif -%}
 {%- endmacro %}

@@ -10,10 +10,12 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
 from orchestration.defs.resources import WarehouseResource
+from orchestration.ingestion.spark_staging import stage_profile_predictions
 from orchestration.predictive.models import ModelOutcome
 from orchestration.predictive.run import SCORING_MODELS, run_models
 from orchestration.predictive.settings import PredictiveSettings, load_settings
 from orchestration.predictive.warehouse import previous_personas, publish, read_features
+from orchestration.settings import engine
 
 PREDICTIONS_ASSET = "profile_predictions"
 
@@ -116,6 +118,9 @@ def build_predictive_assets(dbt_features: dg.AssetsDefinition) -> list[dg.Assets
                 _moment(training),
                 prediction_columns(settings, run.all_outcomes),
             )
+            if engine() == "spark":
+                staged = stage_profile_predictions(con, warehouse.home_path() / "spark")
+                context.log.info(f"staged {staged} predictions as Parquet for Spark")
         metadata: dict[str, Any] = {
             "profiles_scored": dg.IntMetadataValue(len(scoring)),
             "training_profiles": dg.IntMetadataValue(int((training["events_total"] > 0).sum())),
