@@ -99,9 +99,8 @@ def main() -> None:
     for outcome in run.all_outcomes:
         shown = {k: round(v, 3) for k, v in outcome.metrics.items() if isinstance(v, float)}
         trees = sum(getattr(e, "n_iter_", 0) for e in outcome.estimators.values())
-        print(
-            f"  {outcome.model}: published={outcome.published} skipped={outcome.skipped} trees={trees} {shown}"
-        )
+        counted = f" trees={trees}" if outcome.estimators else ""
+        print(f"  {outcome.model}: published={outcome.published} skipped={outcome.skipped}{counted} {shown}")
     print(f"training (every model + personas, {len(training):,} profiles): {training_seconds:.1f} s")
     checks.at_most(f"training seconds at {len(training):,} profiles", training_seconds, 120.0, "{:.1f}")
     for outcome in run.all_outcomes:
