@@ -6,7 +6,9 @@ warehouse as `int_events_resolved` and `profiles` (one userId per person, so ide
 what is timed), and `dbt run --select int_profile_features` computes their features in its own process.
 Then, in this process: every model trained, judged against its baseline and the personas found
 (`run_models`, the work of the `profile_predictions` asset), and the fitted models applied to the scoring
-features of 100k and of 1M profiles (the 100k frame repeated ten times under new profile ids; `rescore`).
+features of 100k and of 1M profiles (the 100k frame repeated ten times under new profile ids; `rescore`),
+with the seconds per stage (model matrix, each score column, personas, the result frame) and each model's
+number of trees.
 
     .venv/bin/python benchmarks/predictive.py [--profiles 100000] [--score-profiles 1000000]
 
@@ -96,7 +98,9 @@ def main() -> None:
     training_seconds = time.perf_counter() - started
     for outcome in run.all_outcomes:
         shown = {k: round(v, 3) for k, v in outcome.metrics.items() if isinstance(v, float)}
-        print(f"  {outcome.model}: published={outcome.published} skipped={outcome.skipped} {shown}")
+        trees = sum(getattr(e, "n_iter_", 0) for e in outcome.estimators.values())
+        counted = f" trees={trees}" if outcome.estimators else ""
+        print(f"  {outcome.model}: published={outcome.published} skipped={outcome.skipped}{counted} {shown}")
     print(f"training (every model + personas, {len(training):,} profiles): {training_seconds:.1f} s")
     checks.at_most(f"training seconds at {len(training):,} profiles", training_seconds, 120.0, "{:.1f}")
     for outcome in run.all_outcomes:
@@ -105,10 +109,12 @@ def main() -> None:
 
     for size in (len(scoring), args.score_profiles):
         frame = repeated(scoring, -(-size // len(scoring))).head(size)
+        stages: dict[str, float] = {}
         started = time.perf_counter()
-        scores = rescore(run, frame)
+        scores = rescore(run, frame, timings=stages)
         seconds = time.perf_counter() - started
         print(f"scoring {len(frame):,} profiles: {seconds:.1f} s ({len(scores.columns)} columns)")
+        print("  " + ", ".join(f"{stage} {spent:.1f} s" for stage, spent in stages.items()))
         if size == args.score_profiles:
             checks.at_most(f"scoring seconds at {size:,} profiles", seconds, 60.0, "{:.1f}")
         checks.same(f"rows scored at {size:,}", len(scores), len(frame))

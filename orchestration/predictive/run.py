@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,40 +221,77 @@ def run_models(
         }
         persona_outcome.baseline = {"silhouette": 0.0}
         persona_outcome.beats_baseline = personas.silhouette > 0.0
-        names = np.array(personas.names, dtype=object)
-        frame = pd.DataFrame(index=scoring.index[active])
-        frame["persona"] = names[personas.labels]
-        frame["persona_affinity"] = personas.scores[np.arange(len(personas.labels)), personas.labels]
-        frame["persona_scores"] = persona_scores_json(personas.names, personas.scores)
-        persona_outcome.scores = frame.reindex(scoring.index)
+        persona_outcome.scores = pd.DataFrame(
+            persona_columns(personas.names, personas.labels, personas.scores, active), index=scoring.index
+        )
         persona_outcome.training_rows = int(active.sum())
         if persona_outcome.published:
             scores = scores.join(persona_outcome.scores)
     return PredictionRun(scores=scores, outcomes=outcomes, personas=personas, persona_outcome=persona_outcome)
 
 
-def rescore(run: PredictionRun, scoring: pd.DataFrame) -> pd.DataFrame:
+SCORE_BATCH = 65_536  # rows rescore scores at once: less memory, and the batch stays in cache per tree
+
+
+def persona_columns(
+    names: list[str], labels: np.ndarray, scores: np.ndarray, active: np.ndarray
+) -> dict[str, np.ndarray]:
+    """persona, persona_affinity and persona_scores of every row, null where `active` is False; `labels`
+    and `scores` hold the active rows only."""
+    persona = np.full(len(active), np.nan, dtype=object)
+    persona[active] = np.asarray(names, dtype=object)[labels]
+    affinity = np.full(len(active), np.nan)
+    affinity[active] = scores[np.arange(len(labels)), labels]
+    everyone = np.full(len(active), np.nan, dtype=object)
+    everyone[active] = persona_scores_json(names, scores)
+    return {"persona": persona, "persona_affinity": affinity, "persona_scores": everyone}
+
+
+def _predict(estimator: Any, x: pd.DataFrame) -> np.ndarray:
+    if hasattr(estimator, "predict_proba"):
+        return estimator.predict_proba(x)[:, 1]
+    return np.maximum(estimator.predict(x), 0)
+
+
+def rescore(
+    run: PredictionRun, scoring: pd.DataFrame, timings: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Score other profiles' features with a run's fitted models and personas (what the run itself
-    does for its scoring frame): published columns only, indexed by profile_id, in the frame's order."""
-    scoring = scoring.set_index("profile_id")
-    x_score = model_matrix(scoring.reset_index()).set_index(scoring.index)
-    columns = {}
+    does for its scoring frame): published columns only, indexed by profile_id, in the frame's order.
+    Scored in batches of SCORE_BATCH rows into numpy columns; `timings`, when given, receives the
+    seconds spent per stage (features, each column, personas, frame)."""
+    fitted = [(c, e) for o in run.outcomes if o.published for c, e in o.estimators.items()]
+    personas = run.personas if run.personas is not None and run.persona_outcome.published else None
+    size = len(scoring)
+    columns: dict[str, np.ndarray] = {column: np.empty(size) for column, _ in fitted}
+    labels = np.zeros(size, dtype=np.intp)
+    affinity = np.zeros((size, len(personas.names))) if personas else None
+    spent = dict.fromkeys(["features", *columns, "personas", "frame"], 0.0)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        spent[stage] += now - clock
+        clock = now
+
     with threadpool_limits(limits=1):
-        for outcome in run.outcomes:
-            if not outcome.published:
-                continue
-            for column, estimator in outcome.estimators.items():
-                if hasattr(estimator, "predict_proba"):
-                    columns[column] = estimator.predict_proba(x_score)[:, 1]
-                else:
-                    columns[column] = np.maximum(estimator.predict(x_score), 0)
-    scores = pd.DataFrame(columns, index=scoring.index)
-    if run.personas is not None and run.persona_outcome.published:
+        for start in range(0, size, SCORE_BATCH):
+            rows = slice(start, min(start + SCORE_BATCH, size))
+            x = model_matrix(scoring.iloc[rows])
+            lap("features")
+            for column, estimator in fitted:
+                columns[column][rows] = _predict(estimator, x)
+                lap(column)
+            if personas:
+                labels[rows], affinity[rows] = personas.assign(persona_matrix(x))
+                lap("personas")
+    if personas:
         active = scoring["events_total"].to_numpy() > 0
-        labels, affinity = run.personas.assign(persona_matrix(x_score[active]))
-        frame = pd.DataFrame(index=scoring.index[active])
-        frame["persona"] = np.array(run.personas.names, dtype=object)[labels]
-        frame["persona_affinity"] = affinity[np.arange(len(labels)), labels]
-        frame["persona_scores"] = persona_scores_json(run.personas.names, affinity)
-        scores = scores.join(frame)
+        columns.update(persona_columns(personas.names, labels[active], affinity[active], active))
+        lap("personas")
+    scores = pd.DataFrame(columns, index=pd.Index(scoring["profile_id"].to_numpy(), name="profile_id"))
+    lap("frame")
+    if timings is not None:
+        timings.update(spent)
     return scores
