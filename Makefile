@@ -30,7 +30,7 @@ lint: venv
 
 # Spark's engine tests (marker `spark`, ~30 min on 2 cores) run on their own with `make test-spark`.
 test: venv lint
-	$(BIN)/python -m pytest -q -m "not spark"
+	$(BIN)/python -m pytest -q -m "not spark" --durations=40
 
 test-spark: venv java
 	$(BIN)/python -m pytest -q -m spark
