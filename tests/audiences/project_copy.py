@@ -23,18 +23,25 @@ def add_audience(project: Path, name: str, text: str) -> Path:
     return path
 
 
-def run_dbt(project: Path, home: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def run_dbt(
+    project: Path, home: Path, *args: str, as_of: str | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """dbt in the copy; `as_of` goes in as Dagster passes it (CDP_AS_OF), so builds at different moments
+    share one partial parse."""
     dbt = Path(sys.executable).parent / "dbt"
+    env = {
+        "PATH": str(dbt.parent),
+        "CDP_HOME": str(home),
+        "HOME": str(home),
+        "DBT_PROFILES_DIR": str(project),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if as_of:
+        env["CDP_AS_OF"] = as_of
     return subprocess.run(
         [str(dbt), *args],
         cwd=project,
-        env={
-            "PATH": str(dbt.parent),
-            "CDP_HOME": str(home),
-            "HOME": str(home),
-            "DBT_PROFILES_DIR": str(project),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

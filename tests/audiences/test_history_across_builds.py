@@ -89,8 +89,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
             "--exclude",
             "resource_type:unit_test",
             *extra,
-            "--vars",
-            f'{{"as_of": "{as_of.isoformat(sep=" ")}"}}',
+            as_of=as_of.isoformat(sep=" "),
         )
         assert result.returncode == 0, result.stdout[-4000:]
         return _snapshot(warehouse)

@@ -1,13 +1,16 @@
 """Every dbt model as a Dagster asset: staging, identity and predictive features, then traits and audiences."""
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from pydantic import field_validator
 
 from orchestration.defs.assets.dbt_metadata import enriched
 from orchestration.defs.assets.ingestion import WAREHOUSE_WRITERS
@@ -16,6 +19,8 @@ from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion.spark_staging import stage_raw_events
 from orchestration.settings import engine
+
+AS_OF_ENV = "CDP_AS_OF"
 
 
 class CdpTranslator(DagsterDbtTranslator):
@@ -34,19 +39,48 @@ class DbtBuildConfig(dg.Config):
     as_of: str | None = None  # ISO timestamp that traits and audiences are evaluated at; default now
     full_refresh: bool = False
 
+    @field_validator("as_of")
+    @classmethod
+    def _iso_timestamp(cls, value: str | None) -> str | None:
+        # It reaches SQL as a literal (macros/as_of.sql checks again): only a real ISO moment passes.
+        if value is None or not value.strip():
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError as error:
+            raise ValueError(
+                f"as_of must be an ISO timestamp such as 2026-03-01T00:00:00, got {value!r}"
+            ) from error
+        if moment.tzinfo is not None:  # event timestamps are UTC without a zone
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        return moment.isoformat(sep=" ")
+
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     # Unit tests check the SQL, not the data: they belong to `make test` and CI, not every scheduled
     # build. Data tests stay, guarding what the build writes.
-    # The target named as `dbt parse` names it: dbt's partial parse is thrown away (a full parse, ~30 s on
-    # 2 cores) when the command line's target or vars differ from the parse it would reuse.
+    # The target named as `dbt parse` names it, and as_of travels as CDP_AS_OF (see `as_of_exported`),
+    # not --vars: dbt throws its partial parse away (a full parse, ~15 s on 2 cores) when the command
+    # line's target or vars differ from the parse it would reuse, which every backfill partition would.
     args = ["build", "--target", "spark" if engine() == "spark" else "local"]
     args += ["--exclude", "resource_type:unit_test"]
     if config.full_refresh:
         args.append("--full-refresh")
-    if config.as_of:
-        args += ["--vars", f'{{"as_of": "{config.as_of}"}}']
     return args
+
+
+@contextmanager
+def as_of_exported(as_of: str | None) -> Iterator[None]:
+    """The dbt subprocess evaluates at `as_of` (macros/as_of.sql reads CDP_AS_OF); unset means now."""
+    previous = os.environ.pop(AS_OF_ENV, None)
+    if as_of:
+        os.environ[AS_OF_ENV] = as_of
+    try:
+        yield
+    finally:
+        os.environ.pop(AS_OF_ENV, None)
+        if previous is not None:
+            os.environ[AS_OF_ENV] = previous
 
 
 # The features the predictive models read, and everything upstream of them, build before the
@@ -63,11 +97,12 @@ def build_and_report(
     args: list[str],
     manifest_path: Any,
     audiences: set[str],
+    as_of: str | None,
 ) -> Iterator[Any]:
     """Run dbt, then yield its events with their figures added."""
     held: list[Any] = []
     try:
-        with warehouse.exported_home():
+        with warehouse.exported_home(), as_of_exported(as_of):
             # Held until dbt is done: their figures are read from the warehouse, which the dbt
             # process holds (DuckDB: one writer) while it runs.
             invocation = dbt.cli(args, context=context)
@@ -118,7 +153,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
             with warehouse.connect() as con:
                 staged = stage_raw_events(con, warehouse.home_path() / "spark")
             context.log.info(f"staged {staged} raw events as Parquet for Spark")
-        yield from build_and_report(context, dbt, warehouse, args, project.manifest_path, set())
+        yield from build_and_report(context, dbt, warehouse, args, project.manifest_path, set(), config.as_of)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -135,7 +170,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
     ):
         audiences = audience_model_names(project.manifest_path)
         yield from build_and_report(
-            context, dbt, warehouse, dbt_build_args(config), project.manifest_path, audiences
+            context, dbt, warehouse, dbt_build_args(config), project.manifest_path, audiences, config.as_of
         )
 
     return [cdp_dbt_features, cdp_dbt_models]
