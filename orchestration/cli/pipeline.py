@@ -161,7 +161,13 @@ def run(
     from orchestration.cli.app import use_engine
 
     use_engine(engine)
+    from orchestration.defs.assets.dbt import normalised_as_of
     from orchestration.defs.runner import PipelineFailed, pipeline_log, run_all
+
+    try:
+        as_of = normalised_as_of(as_of)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--as-of") from error
 
     failed: PipelineFailed | None = None
     with pipeline_log(enabled=not verbose(ctx)) as log:

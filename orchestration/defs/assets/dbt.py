@@ -42,18 +42,23 @@ class DbtBuildConfig(dg.Config):
     @field_validator("as_of")
     @classmethod
     def _iso_timestamp(cls, value: str | None) -> str | None:
-        # It reaches SQL as a literal (macros/as_of.sql checks again): only a real ISO moment passes.
-        if value is None or not value.strip():
-            return None
-        try:
-            moment = dt.datetime.fromisoformat(value.strip())
-        except ValueError as error:
-            raise ValueError(
-                f"as_of must be an ISO timestamp such as 2026-03-01T00:00:00, got {value!r}"
-            ) from error
-        if moment.tzinfo is not None:  # event timestamps are UTC without a zone
-            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-        return moment.isoformat(sep=" ")
+        return normalised_as_of(value)
+
+
+def normalised_as_of(value: str | None) -> str | None:
+    """An ISO moment as UTC without a zone, like every event timestamp; anything else is refused, since it
+    reaches SQL as a literal (macros/as_of.sql checks again)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ValueError(
+            f"as_of must be an ISO timestamp such as 2026-03-01T00:00:00, got {value!r}"
+        ) from error
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
 
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
