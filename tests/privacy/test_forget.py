@@ -139,6 +139,9 @@ def scenario(
             ).fetchall()
         ]
         before = _counts(con)
+        # The rebuild evaluates at the demo's moment: later, time alone moves people (a checkout becomes
+        # abandoned when its window ends), which would hide whether forgetting touched anyone else.
+        (demo_as_of,) = con.execute("select max(evaluated_at) from audience_sizes").fetchone()
         # There are several audiences: the person's own memberships, and the synced audience's size.
         ((before["person memberships"], before["audience members"]),) = con.execute(
             "select count(*) filter (where profile_id = ?), count(*) filter (where audience = ?) "
@@ -164,7 +167,7 @@ def scenario(
             lines_before = {f: len(lines) for f, lines in _landing_lines(home).items()}
             forget_output = _invoke(home, "forget", f"  {email.upper()} ")
             with cdp_home(home):
-                run_all()  # rebuild every model from what is left, then every sync
+                run_all(as_of=demo_as_of.isoformat())  # rebuild from what is left, then every sync
             second_output = _invoke(home, "forget", email)
             demo_state, crm_state = demo.state, crm.state
         with psycopg.connect(postgres_dsn) as pg:
