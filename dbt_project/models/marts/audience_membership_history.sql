@@ -8,12 +8,19 @@
     unique_key=['audience', 'profile_id', 'entered_at'],
     full_refresh=false,
 ) }}
+{%- set audiences = cdp.audience_specs() %}
 
 with
 
+flags as (
+
+    select * from {{ ref('int_audience_members_evaluated') }}
+
+),
+
 current_members as (
 
-    select audience, profile_id from {{ ref('int_audience_members_evaluated') }}
+    {{ cdp.audience_members_from_flags(audiences, 'flags') }}
 
 ),
 
