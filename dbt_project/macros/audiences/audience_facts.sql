@@ -50,8 +50,10 @@
 {%- endfor -%}
 {%- set properties = property_events.keys() | list | sort -%}
 {%- set columns = {} -%}
+{%- set shared = {} -%}
 {%- for property in properties -%}
     {%- do columns.update({property: 'property__' ~ property | replace('.', '__')}) -%}
+    {%- do shared.update({cdp.trait_property_text(property) | trim: columns[property]}) -%}
 {%- endfor -%}
 with
 
@@ -84,7 +86,7 @@ aggregated as (
     select
         profile_id
         {%- for fact in facts %},
-        {{ cdp._audience_shared_sql(fact.sql, columns) }} as {{ fact.column }}
+        {{ cdp._audience_shared_sql(fact.sql, shared) }} as {{ fact.column }}
         {%- endfor %}
     from events
     {%- if facts and not any_event.value %}
@@ -102,12 +104,12 @@ funnel_steps as (
         profile_id,
         event_at
         {%- for then in then_steps %},
-        min(case when {{ cdp._audience_shared_sql(then, columns) }} then event_at end) over (
+        min(case when {{ cdp._audience_shared_sql(then, shared) }} then event_at end) over (
             partition by profile_id order by event_at range between current row and unbounded following
         ) as then_{{ loop.index }}_at
         {%- endfor %}
         {%- for funnel in funnels %},
-        case when {{ cdp._audience_shared_sql(funnel.first, columns) }} then event_at end as {{ funnel.column }}_first_at
+        case when {{ cdp._audience_shared_sql(funnel.first, shared) }} then event_at end as {{ funnel.column }}_first_at
         {%- endfor %}
     from events
     {%- if funnels and not funnel_any_event.value %}
@@ -190,11 +192,12 @@ select * from final
 {%- endmacro %}
 
 
-{#- A fact's SQL with the audience placeholders filled and each property read from its shared column. -#}
-{% macro _audience_shared_sql(sql, columns) -%}
+{#- A fact's SQL with the audience placeholders filled and each property read from its shared column
+    (`shared`: the property's SQL text to its column, computed once per model, not once per fact). -#}
+{% macro _audience_shared_sql(sql, shared) -%}
     {%- set filled = namespace(sql=cdp.audience_fill(sql)) -%}
-    {%- for property, column in columns.items() -%}
-        {%- set filled.sql = filled.sql | replace(cdp.trait_property_text(property) | trim, column) -%}
+    {%- for text, column in shared.items() -%}
+        {%- set filled.sql = filled.sql | replace(text, column) -%}
     {%- endfor -%}
     {{- filled.sql -}}
 {%- endmacro %}
