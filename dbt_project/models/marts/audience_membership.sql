@@ -37,9 +37,15 @@ query__{{ audience.name }} as (
 ),
 {% endfor %}
 
-evaluated as (
+{#- Payloads only for audiences that select columns: most memberships carry none ('{}'), and joining every
+    membership to a computed payload cost more than the rest of the model. -#}
+{%- set without_payload = [] %}
+{%- for audience in audiences if audience.kind != 'sql' and not audience.payload %}
+    {%- do without_payload.append(audience.name) %}
+{%- endfor %}
+payloads as (
 
-    {%- for audience in audiences %}
+    {%- for audience in audiences if audience.name not in without_payload %}
     {%- set pairs = [] %}
     {%- if audience.kind == 'sql' %}
         {%- set columns = (get_columns_in_query(render(audience.query)) | map('lower') | list) if execute else [] %}
@@ -54,10 +60,9 @@ evaluated as (
         flags.profile_id,
         {{ cdp.audience_json_object(pairs) }} as payload
     from flags
-    {%- if audience.kind != 'sql' and pairs %}
+    {%- if audience.kind != 'sql' %}
     inner join traits on traits.profile_id = flags.profile_id
-    {%- endif %}
-    {%- if audience.kind == 'sql' %}
+    {%- else %}
     inner join query__{{ audience.name }} on query__{{ audience.name }}.profile_id = flags.profile_id
     {%- endif %}
     where flags.in__{{ audience.name }}
@@ -74,19 +79,29 @@ evaluated as (
 
 final as (
 
+    {#- The open stays are exactly the members of this build's evaluation: the history was brought up to it
+        just before (stays of members who left, or of audiences whose file was removed, were closed). -#}
     select
         stays.audience,
         stays.profile_id,
         stays.entered_at,
         profiles.email,
         profiles.user_id,
-        evaluated.payload
+        {%- if without_payload %}
+        case
+            when stays.audience in ({{ cdp._event_list(without_payload) }}) then {{ cdp.audience_json_object([]) }}
+            else payloads.payload
+        end as payload
+        {%- else %}
+        payloads.payload
+        {%- endif %}
     from stays
-    inner join evaluated
-        on evaluated.audience = stays.audience
-        and evaluated.profile_id = stays.profile_id
+    left join payloads
+        on payloads.audience = stays.audience
+        and payloads.profile_id = stays.profile_id
     left join profiles on profiles.profile_id = stays.profile_id
     where stays.exited_at is null
+        and ({% if without_payload %}stays.audience in ({{ cdp._event_list(without_payload) }}) or {% endif %}payloads.profile_id is not null)
 
 )
 
