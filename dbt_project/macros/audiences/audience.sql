@@ -113,7 +113,13 @@ final as (
 
 facts as (
 
+    {#- The facts this audience needs were compiled with its declaration (`facts_sql`): fill them in rather
+        than compiling them again for every build of the view. -#}
+    {%- if spec.get('facts_sql') %}
+    {{ cdp.audience_fill(spec.facts_sql) | replace('@@events@@', ref('int_events_resolved') | string) | replace('@@profiles@@', ref('profiles') | string) | indent(4) }}
+    {%- else %}
     {{ cdp.audience_event_facts_select([spec], ref('int_events_resolved'), ref('profiles')) | indent(4) }}
+    {%- endif %}
 
 ),
 {%- for other in spec.audiences %}

@@ -23,6 +23,8 @@
     {%- endfor -%}
 {%- endfor -%}
 {%- set never = "cast('9999-12-31' as " ~ dbt.type_timestamp() ~ ")" -%}
+{%- set then_steps = [] -%}
+{%- for funnel in funnels if funnel.then not in then_steps -%}{%- do then_steps.append(funnel.then) -%}{%- endfor -%}
 {%- set funnel_any_event = namespace(value=false) -%}
 {%- for funnel in funnels -%}
     {%- for name in funnel.events -%}
@@ -31,16 +33,27 @@
         {%- endif -%}
     {%- endfor -%}
 {%- endfor -%}
-{#- Every event property a fact or funnel reads is extracted once per row, in `events`, not once per fact. -#}
+{#- Every event property a fact or funnel reads is extracted once per row, in `events`, not once per fact,
+    and only on rows of the events whose facts read it: a fact's condition names its events, so on other
+    rows the property is never read, and JSON is not parsed for (say) every page view. -#}
 {%- set marker = 'cdppropertymarker' -%}
 {%- set pattern = modules.re.escape(cdp.trait_property_text(marker) | trim) | replace(marker, '([A-Za-z0-9_.]+)') -%}
-{%- set texts = [] -%}
-{%- for fact in facts %}{%- do texts.append(fact.sql) -%}{%- endfor -%}
-{%- for funnel in funnels %}{%- do texts.extend([funnel.first, funnel.then]) -%}{%- endfor -%}
-{%- set properties = modules.re.findall(pattern, texts | join(' ')) | unique | list | sort -%}
+{%- set readers = [] -%}
+{%- for fact in facts %}{%- do readers.append((fact.sql, fact.get('events', ['*']))) -%}{%- endfor -%}
+{%- for funnel in funnels %}{%- do readers.append((funnel.first ~ ' ' ~ funnel.then, funnel.events)) -%}{%- endfor -%}
+{%- set property_events = {} -%}
+{%- for text, names in readers -%}
+    {%- for property in modules.re.findall(pattern, text) -%}
+        {%- set seen_names = property_events.setdefault(property, []) -%}
+        {%- for name in names if name not in seen_names -%}{%- do seen_names.append(name) -%}{%- endfor -%}
+    {%- endfor -%}
+{%- endfor -%}
+{%- set properties = property_events.keys() | list | sort -%}
 {%- set columns = {} -%}
+{%- set shared = {} -%}
 {%- for property in properties -%}
     {%- do columns.update({property: 'property__' ~ property | replace('.', '__')}) -%}
+    {%- do shared.update({cdp.trait_property_text(property) | trim: columns[property]}) -%}
 {%- endfor -%}
 with
 
@@ -51,7 +64,11 @@ events as (
         event_name,
         event_at
         {%- for property, column in columns.items() %},
+        {%- if '*' in property_events[property] %}
         {{ cdp.trait_property_text(property) }} as {{ column }}
+        {%- else %}
+        case when event_name in ({{ cdp._event_list(property_events[property]) }}) then {{ cdp.trait_property_text(property) }} end as {{ column }}
+        {%- endif %}
         {%- endfor %}
     from {{ events_relation }}
     where event_at <= {{ cdp.as_of() }}
@@ -69,7 +86,7 @@ aggregated as (
     select
         profile_id
         {%- for fact in facts %},
-        {{ cdp._audience_shared_sql(fact.sql, columns) }} as {{ fact.column }}
+        {{ cdp._audience_shared_sql(fact.sql, shared) }} as {{ fact.column }}
         {%- endfor %}
     from events
     {%- if facts and not any_event.value %}
@@ -81,15 +98,18 @@ aggregated as (
 
 funnel_steps as (
 
+    {#- One window per distinct second step B (funnels differing only in A or the gap share it): the first
+        B at or after each row (peers at the same instant included). -#}
     select
         profile_id,
         event_at
-        {%- for funnel in funnels %},
-        case when {{ cdp._audience_shared_sql(funnel.first, columns) }} then event_at end as {{ funnel.column }}_first_at,
-        {#- The first later step B at or after each row (peers at the same instant included). -#}
-        min(case when {{ cdp._audience_shared_sql(funnel.then, columns) }} then event_at end) over (
+        {%- for then in then_steps %},
+        min(case when {{ cdp._audience_shared_sql(then, shared) }} then event_at end) over (
             partition by profile_id order by event_at range between current row and unbounded following
-        ) as {{ funnel.column }}_then_at
+        ) as then_{{ loop.index }}_at
+        {%- endfor %}
+        {%- for funnel in funnels %},
+        case when {{ cdp._audience_shared_sql(funnel.first, shared) }} then event_at end as {{ funnel.column }}_first_at
         {%- endfor %}
     from events
     {%- if funnels and not funnel_any_event.value %}
@@ -108,7 +128,7 @@ funnel_qualified as (
         profile_id
         {%- for funnel in funnels %}
         {%- set first = funnel.column ~ '_first_at' %}
-        {%- set then = funnel.column ~ '_then_at' %}
+        {%- set then = 'then_' ~ (then_steps.index(funnel.then) + 1) ~ '_at' %}
         {%- set gap = dbt.dateadd('hour', funnel.hours, first) %}
         {%- if funnel.completed %}
         {%- set qualifies = first ~ ' is not null and ' ~ then ~ ' <= ' ~ gap %}
@@ -116,7 +136,7 @@ funnel_qualified as (
         {%- set qualifies = first ~ ' is not null and ' ~ gap ~ ' <= ' ~ cdp.as_of() ~ ' and (' ~ then ~ ' is null or ' ~ then ~ ' > ' ~ gap ~ ')' %}
         {%- endif %},
         {{ first }},
-        coalesce({{ then }}, {{ never }}) as {{ funnel.column }}_next_at,
+        case when {{ first }} is not null then coalesce({{ then }}, {{ never }}) end as {{ funnel.column }}_next_at,
         coalesce({{ qualifies }}, false) as {{ funnel.column }}_qualifies
         {%- endfor %}
     from funnel_steps
@@ -129,7 +149,9 @@ funnel_qualified as (
 funnel_facts as (
 
     {#- Per funnel: whether some A qualifies, and the deciding pair shown by `cdp why`: the latest
-        qualifying A (else the latest A) with the first B after it. -#}
+        qualifying A (else the latest A) with the first B after it. The first B at or after an A never
+        comes earlier for a later A (and is the same for As at the same instant), so the B of the latest
+        A is the latest B: plain maxima, no ordering by A. -#}
     select
         profile_id
         {%- for funnel in funnels %}
@@ -139,10 +161,7 @@ funnel_facts as (
         {{ dbt.bool_or(qualifies) }} as {{ funnel.column }},
         coalesce(max(case when {{ qualifies }} then {{ first }} end), max({{ first }})) as {{ first }},
         nullif(
-            case when {{ dbt.bool_or(qualifies) }}
-                then {{ cdp.last_value_by(next, first, qualifies) }}
-                else {{ cdp.last_value_by(next, first, first ~ ' is not null') }}
-            end,
+            coalesce(max(case when {{ qualifies }} then {{ next }} end), max({{ next }})),
             {{ never }}
         ) as {{ funnel.column }}_then_at
         {%- endfor %}
@@ -173,11 +192,12 @@ select * from final
 {%- endmacro %}
 
 
-{#- A fact's SQL with the audience placeholders filled and each property read from its shared column. -#}
-{% macro _audience_shared_sql(sql, columns) -%}
+{#- A fact's SQL with the audience placeholders filled and each property read from its shared column
+    (`shared`: the property's SQL text to its column, computed once per model, not once per fact). -#}
+{% macro _audience_shared_sql(sql, shared) -%}
     {%- set filled = namespace(sql=cdp.audience_fill(sql)) -%}
-    {%- for property, column in columns.items() -%}
-        {%- set filled.sql = filled.sql | replace(cdp.trait_property_text(property) | trim, column) -%}
+    {%- for text, column in shared.items() -%}
+        {%- set filled.sql = filled.sql | replace(text, column) -%}
     {%- endfor -%}
     {{- filled.sql -}}
 {%- endmacro %}

@@ -8,12 +8,19 @@
     unique_key=['audience', 'profile_id', 'entered_at'],
     full_refresh=false,
 ) }}
+{%- set audiences = cdp.audience_specs() %}
 
 with
 
+flags as (
+
+    select * from {{ ref('int_audience_members_evaluated') }}
+
+),
+
 current_members as (
 
-    select audience, profile_id from {{ ref('int_audience_members_evaluated') }}
+    {{ cdp.audience_members_from_flags(audiences, 'flags') }}
 
 ),
 
@@ -24,43 +31,20 @@ open_stays as (
 
 ),
 
-ended as (
-
-    select
-        open_stays.audience,
-        open_stays.profile_id,
-        open_stays.entered_at,
-        {{ cdp.as_of() }} as exited_at
-    from open_stays
-    where not exists (
-        select 1 from current_members
-        where current_members.audience = open_stays.audience
-            and current_members.profile_id = open_stays.profile_id
-    )
-
-),
-
-began as (
-
-    select
-        current_members.audience,
-        current_members.profile_id,
-        {{ cdp.as_of() }} as entered_at,
-        cast(null as {{ dbt.type_timestamp() }}) as exited_at
-    from current_members
-    where not exists (
-        select 1 from open_stays
-        where open_stays.audience = current_members.audience
-            and open_stays.profile_id = current_members.profile_id
-    )
-
-),
-
+{#- One full outer join finds both: open stays no longer evaluated (ended now) and members without an
+    open stay (began now). -#}
 changes as (
 
-    select * from ended
-    union all
-    select * from began
+    select
+        coalesce(open_stays.audience, current_members.audience) as audience,
+        coalesce(open_stays.profile_id, current_members.profile_id) as profile_id,
+        case when open_stays.audience is null then {{ cdp.as_of() }} else open_stays.entered_at end as entered_at,
+        case when open_stays.audience is not null then {{ cdp.as_of() }} end as exited_at
+    from open_stays
+    full outer join current_members
+        on current_members.audience = open_stays.audience
+        and current_members.profile_id = open_stays.profile_id
+    where open_stays.audience is null or current_members.audience is null
 
 ),
 {% else %}

@@ -6,10 +6,18 @@
 
 with
 
+flags as (
+
+    select * from {{ ref('int_audience_members_evaluated') }}
+
+),
+
 members as (
 
     select audience, count(*) as members
-    from {{ ref('int_audience_members_evaluated') }}
+    from (
+        {{ cdp.audience_members_from_flags(audiences, 'flags') }}
+    ) as current_members
     group by audience
 
 ),

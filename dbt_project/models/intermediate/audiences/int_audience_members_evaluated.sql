@@ -1,7 +1,9 @@
-{#- Who each audience holds at the evaluation moment (var `as_of`): one row per (audience, profile), with
-    the payload its file selects. Every audience is assembled here from its compiled declaration (see
-    macros/audiences/audience.sql): one set of flags per profile, computed in layers so an audience that
-    names another comes after it. Hand-written audiences run their own query. -#}
+{#- Who each audience holds at the evaluation moment (var `as_of`): one row per profile with a flag
+    `in__<audience>` per audience. Every audience is assembled here from its compiled declaration (see
+    macros/audiences/audience.sql), in layers so an audience that names another comes after it.
+    Hand-written audiences run their own query. audience_membership_history, audience_membership and
+    audience_sizes read the flags as (audience, profile) rows (`cdp.audience_members_from_flags`);
+    audience_membership adds the payloads. -#}
 {%- set audiences = cdp.audience_specs() -%}
 {%- if execute -%}
     {%- set trait_columns = adapter.get_columns_in_relation(ref('profile_traits')) | map(attribute='name') | map('lower') | list -%}
@@ -20,7 +22,6 @@
     {%- do levels.update({audience.name: depth.value}) -%}
 {%- endfor -%}
 {%- set deepest = (levels.values() | max) if levels else -1 -%}
-{%- set query_columns = {} %}
 -- depends_on: {{ ref('int_events_resolved') }}, {{ ref('accounts') }}, {{ ref('account_traits') }}, {{ ref('profile_accounts') }}
 
 with
@@ -43,25 +44,9 @@ profiles as (
 
 ),
 {% for audience in audiences if audience.kind == 'sql' %}
-{%- set rendered = render(audience.query) %}
-{%- if execute %}
-    {%- do query_columns.update({audience.name: get_columns_in_query(rendered) | map('lower') | reject('equalto', 'profile_id') | list}) %}
-{%- else %}
-    {%- do query_columns.update({audience.name: []}) %}
-{%- endif %}
 query__{{ audience.name }} as (
 
-    {#- A hand-written query may return a profile more than once: keep one row. -#}
-    select *
-    from (
-        select
-            hand_written.*,
-            row_number() over (partition by hand_written.profile_id order by hand_written.profile_id) as row_in_profile
-        from (
-            {{ rendered }}
-        ) as hand_written
-    ) as numbered
-    where row_in_profile = 1
+    {{ cdp.audience_hand_written_query(audience) }}
 
 ),
 {% endfor %}
@@ -69,9 +54,7 @@ query__{{ audience.name }} as (
 flags_{{ level }} as (
 
     select
-        traits.profile_id,
-        profiles.email as member_email,
-        profiles.user_id as member_user_id
+        traits.profile_id
         {%- for audience in audiences if levels[audience.name] < level %},
         members.in__{{ audience.name }}
         {%- endfor %}
@@ -94,39 +77,12 @@ flags_{{ level }} as (
 
 final as (
 
-    {%- for audience in audiences %}
-    {%- set pairs = [] %}
-    {%- if audience.kind == 'sql' %}
-        {%- for column in query_columns[audience.name] if column != 'row_in_profile' %}
-            {%- do pairs.append((column, 'query__' ~ audience.name ~ '.' ~ column)) %}
+    select
+        profile_id
+        {%- for audience in audiences %},
+        in__{{ audience.name }}
         {%- endfor %}
-    {%- else %}
-        {%- for column in audience.payload %}{%- do pairs.append((column, 'traits.' ~ column)) %}{%- endfor %}
-    {%- endif %}
-    select
-        cast('{{ audience.name }}' as {{ dbt.type_string() }}) as audience,
-        members.profile_id,
-        members.member_email as email,
-        members.member_user_id as user_id,
-        {{ cdp.audience_json_object(pairs) }} as payload
-    from flags_{{ deepest }} as members
-    {%- if audience.kind != 'sql' and pairs %}
-    inner join traits on traits.profile_id = members.profile_id
-    {%- endif %}
-    {%- if audience.kind == 'sql' %}
-    inner join query__{{ audience.name }} on query__{{ audience.name }}.profile_id = members.profile_id
-    {%- endif %}
-    where members.in__{{ audience.name }}
-    {% if not loop.last %}union all{% endif %}
-    {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as audience,
-        cast(null as {{ dbt.type_string() }}) as profile_id,
-        cast(null as {{ dbt.type_string() }}) as email,
-        cast(null as {{ dbt.type_string() }}) as user_id,
-        cast(null as {{ dbt.type_string() }}) as payload
-    where 1 = 0
-    {%- endfor %}
+    from {{ 'flags_' ~ deepest if deepest >= 0 else 'traits' }}
 
 )
 
