@@ -22,6 +22,10 @@ COMPARED_TABLES = (
     "audience_membership_history",
 )
 TOLERANCE = 1e-9
+# Columns stamped with the moment the dbt build that wrote the row started (run_started_at): wall-clock
+# times that no two runs share. Compared as which build wrote the row (the stamp's rank among the
+# table's stamps), which both engines must agree on.
+BUILD_STAMPS = {"audience_membership_history": ("changed_at",)}
 
 
 def java_available() -> bool:
@@ -70,6 +74,18 @@ def read_table(home: Path, engine: str, table: str) -> tuple[list[str], list[tup
         rows = relation.fetchall()
     order = sorted(range(len(columns)), key=lambda i: columns[i])
     return [columns[i] for i in order], [tuple(row[i] for i in order) for row in rows]
+
+
+def numbered_builds(
+    table: str, read: tuple[list[str], list[tuple[Any, ...]]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`read` with each build stamp (BUILD_STAMPS) replaced by its build's ordinal, 1 for the first."""
+    columns, rows = read
+    for column in BUILD_STAMPS.get(table, ()):
+        i = columns.index(column)
+        ordinal = {stamp: n for n, stamp in enumerate(sorted({r[i] for r in rows if r[i] is not None}), 1)}
+        rows = [(*r[:i], ordinal.get(r[i]), *r[i + 1 :]) for r in rows]
+    return columns, rows
 
 
 def _normal(value: Any) -> Any:
