@@ -7,7 +7,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,16 +50,21 @@ def environment(**values: str | None) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_pipeline(home: Path, sample: Path, engine: str, as_of: str, destinations: str) -> None:
-    """Land `sample` in a fresh `home` and run every asset once (load, dbt build, syncs) on `engine`."""
+def run_pipeline(
+    home: Path, loads: Sequence[tuple[Sequence[Path], str]], engine: str, destinations: str
+) -> None:
+    """In a fresh `home` on `engine`, for each (paths, as_of) of `loads`: land the paths and run every asset
+    once (load, dbt build, syncs) as of that moment. A second load exercises what only a rebuild does:
+    merges of earlier profiles, stays that end, incremental state, sync changes."""
     from orchestration.defs.runner import run_all
     from orchestration.ingestion.landing import land_files
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "destinations.yml").write_text(destinations)
     with environment(CDP_HOME=str(home), CDP_ENGINE=engine):
-        land_files([sample], home / "landing")
-        run_all(as_of=as_of)
+        for paths, as_of in loads:
+            land_files(paths, home / "landing")
+            run_all(as_of=as_of)
 
 
 def read_table(home: Path, engine: str, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:

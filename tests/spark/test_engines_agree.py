@@ -1,5 +1,5 @@
-"""The same pipeline on DuckDB and on Spark, from the same ~20k generated events: identical tables and
-identical files at a `files` destination."""
+"""The same pipeline on DuckDB and on Spark, from the same ~20k generated events loaded in two runs (the
+days before March, then the rest): identical tables and identical files at a `files` destination."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from tests.spark.engines import (
 
 pytestmark = pytest.mark.skipif(not java_available(), reason="Spark needs Java 17 (`make java` installs it)")
 
+# The first run sees the days before SPLIT_DAY, as of its midnight; the second the rest, as of AS_OF.
+SPLIT_DAY = "2026-03-01"
 AS_OF = "2026-04-01 00:00:00"
 DESTINATIONS = """\
 destinations:
@@ -57,11 +59,17 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(sample: Path) -> dict[str, EngineRun]:
+    days = sorted(p for p in sample.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    loads = [
+        ([d for d in days if d.name < SPLIT_DAY], f"{SPLIT_DAY} 00:00:00"),
+        ([d for d in days if d.name >= SPLIT_DAY], AS_OF),
+    ]
+    assert all(paths for paths, _ in loads), "the sample's days must fall on both sides of SPLIT_DAY"
     found = {}
     for engine in ("duckdb", "spark"):
         root = sample.parent / engine
         exports = root / "exports"
-        run_pipeline(root / "home", sample, engine, AS_OF, DESTINATIONS.format(path=exports))
+        run_pipeline(root / "home", loads, engine, DESTINATIONS.format(path=exports))
         found[engine] = EngineRun(engine, root / "home", exports)
     return found
 
