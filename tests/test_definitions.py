@@ -58,3 +58,31 @@ def test_a_model_edited_after_parsing_triggers_a_new_parse() -> None:
     finally:
         os.utime(model, (before.st_atime, before.st_mtime))
     assert not _manifest_is_stale(project)
+
+
+def test_a_model_dbt_built_without_an_event_is_reported(tmp_path: Path) -> None:
+    """A dbt event lost on stdout (Spark's progress bar ran into it) skipped every model downstream while
+    the run succeeded: the build step names such models instead."""
+    import json
+
+    import dagster as dg
+
+    from orchestration.defs.assets.dbt import unreported_models
+
+    results = tmp_path / "run_results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"unique_id": "model.cdp.profiles", "status": "success"},
+                    {"unique_id": "model.cdp.identity_graph", "status": "success"},
+                    {"unique_id": "model.cdp.profile_traits", "status": "error"},
+                    {"unique_id": "test.cdp.unique_profiles_profile_id", "status": "pass"},
+                ]
+            }
+        )
+    )
+    reported = [dg.Output(None, "identity_graph", metadata={"unique_id": "model.cdp.identity_graph"})]
+    assert unreported_models(results, reported) == ["profiles"]
+    everything = [*reported, dg.Output(None, "profiles", metadata={"unique_id": "model.cdp.profiles"})]
+    assert unreported_models(results, everything) == []

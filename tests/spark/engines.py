@@ -7,7 +7,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,10 @@ COMPARED_TABLES = (
     "audience_membership_history",
 )
 TOLERANCE = 1e-9
+# Columns stamped with the moment the dbt build that wrote the row started (run_started_at): wall-clock
+# times that no two runs share. Compared as which build wrote the row (the stamp's rank among the
+# table's stamps), which both engines must agree on.
+BUILD_STAMPS = {"audience_membership_history": ("changed_at",)}
 
 
 def java_available() -> bool:
@@ -46,16 +50,21 @@ def environment(**values: str | None) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_pipeline(home: Path, sample: Path, engine: str, as_of: str, destinations: str) -> None:
-    """Land `sample` in a fresh `home` and run every asset once (load, dbt build, syncs) on `engine`."""
+def run_pipeline(
+    home: Path, loads: Sequence[tuple[Sequence[Path], str]], engine: str, destinations: str
+) -> None:
+    """In a fresh `home` on `engine`, for each (paths, as_of) of `loads`: land the paths and run every asset
+    once (load, dbt build, syncs) as of that moment. A second load exercises what only a rebuild does:
+    merges of earlier profiles, stays that end, incremental state, sync changes."""
     from orchestration.defs.runner import run_all
     from orchestration.ingestion.landing import land_files
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "destinations.yml").write_text(destinations)
     with environment(CDP_HOME=str(home), CDP_ENGINE=engine):
-        land_files([sample], home / "landing")
-        run_all(as_of=as_of)
+        for paths, as_of in loads:
+            land_files(paths, home / "landing")
+            run_all(as_of=as_of)
 
 
 def read_table(home: Path, engine: str, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -70,6 +79,18 @@ def read_table(home: Path, engine: str, table: str) -> tuple[list[str], list[tup
         rows = relation.fetchall()
     order = sorted(range(len(columns)), key=lambda i: columns[i])
     return [columns[i] for i in order], [tuple(row[i] for i in order) for row in rows]
+
+
+def numbered_builds(
+    table: str, read: tuple[list[str], list[tuple[Any, ...]]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`read` with each build stamp (BUILD_STAMPS) replaced by its build's ordinal, 1 for the first."""
+    columns, rows = read
+    for column in BUILD_STAMPS.get(table, ()):
+        i = columns.index(column)
+        ordinal = {stamp: n for n, stamp in enumerate(sorted({r[i] for r in rows if r[i] is not None}), 1)}
+        rows = [(*r[:i], ordinal.get(r[i]), *r[i + 1 :]) for r in rows]
+    return columns, rows
 
 
 def _normal(value: Any) -> Any:

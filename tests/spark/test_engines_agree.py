@@ -1,5 +1,5 @@
-"""The same pipeline on DuckDB and on Spark, from the same ~20k generated events: identical tables and
-identical files at a `files` destination."""
+"""The same pipeline on DuckDB and on Spark, from the same ~20k generated events loaded in two runs (the
+days before March, then the rest): identical tables and identical files at a `files` destination."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.spark.engines import (
     COMPARED_TABLES,
     exported_files,
     java_available,
+    numbered_builds,
     read_table,
     run_pipeline,
     table_differences,
@@ -20,6 +21,8 @@ from tests.spark.engines import (
 
 pytestmark = pytest.mark.skipif(not java_available(), reason="Spark needs Java 17 (`make java` installs it)")
 
+# The first run sees the days before SPLIT_DAY, as of its midnight; the second the rest, as of AS_OF.
+SPLIT_DAY = "2026-03-01"
 AS_OF = "2026-04-01 00:00:00"
 DESTINATIONS = """\
 destinations:
@@ -56,11 +59,17 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(sample: Path) -> dict[str, EngineRun]:
+    days = sorted(p for p in sample.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    loads = [
+        ([d for d in days if d.name < SPLIT_DAY], f"{SPLIT_DAY} 00:00:00"),
+        ([d for d in days if d.name >= SPLIT_DAY], AS_OF),
+    ]
+    assert all(paths for paths, _ in loads), "the sample's days must fall on both sides of SPLIT_DAY"
     found = {}
     for engine in ("duckdb", "spark"):
         root = sample.parent / engine
         exports = root / "exports"
-        run_pipeline(root / "home", sample, engine, AS_OF, DESTINATIONS.format(path=exports))
+        run_pipeline(root / "home", loads, engine, DESTINATIONS.format(path=exports))
         found[engine] = EngineRun(engine, root / "home", exports)
     return found
 
@@ -68,8 +77,8 @@ def runs(sample: Path) -> dict[str, EngineRun]:
 @pytest.mark.parametrize("table", COMPARED_TABLES)
 def test_tables_are_identical_on_both_engines(runs: dict[str, EngineRun], table: str) -> None:
     duck, spark = runs["duckdb"], runs["spark"]
-    left = read_table(duck.home, "duckdb", table)
-    right = read_table(spark.home, "spark", table)
+    left = numbered_builds(table, read_table(duck.home, "duckdb", table))
+    right = numbered_builds(table, read_table(spark.home, "spark", table))
     assert left[1], f"{table} is empty on DuckDB: the comparison would prove nothing"
     assert table_differences(left, right) == []
 

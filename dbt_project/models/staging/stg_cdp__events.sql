@@ -31,7 +31,8 @@ renamed as (
         ))), '') as email,
         nullif(trim({{ json_text('context', '$.device.id') }}), '') as device_id,
         nullif(trim({{ json_text('context', '$.device.advertisingId') }}), '') as advertising_id,
-        "timestamp" as event_at,
+        {# Quoted through the adapter: Spark reads a double-quoted word as a string literal. #}
+        {{ adapter.quote('timestamp') }} as event_at,
         received_at,
         is_future_timestamp,
         properties,

@@ -1,6 +1,7 @@
 """Every dbt model as a Dagster asset: staging, identity and predictive features, then traits and audiences."""
 
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -113,11 +114,37 @@ def build_and_report(
             invocation = dbt.cli(args, context=context)
             held.extend(invocation.stream())
         keep_partial_parse(Path(invocation.target_path), Path(manifest_path).parent)
+        lost = unreported_models(Path(invocation.target_path) / "run_results.json", held)
+        if lost:
+            raise dg.Failure(
+                f"dbt built {', '.join(lost)} but its events never reached Dagster (a line of dbt's "
+                "output that is not JSON, such as an engine's progress bar): their assets and everything "
+                "downstream would be skipped, not failed"
+            )
     except Exception:
         # A failed build still reports what it did build, then fails the step.
         yield from enriched(held, warehouse.path, manifest_path, audiences)
         raise
     yield from enriched(held, warehouse.path, manifest_path, audiences)
+
+
+def unreported_models(run_results: Path, events: list[Any]) -> list[str]:
+    """Models dbt's run_results.json says it built that no event reports: dagster-dbt drops every stdout
+    line that is not one JSON event, and a selected asset without an output skips its downstream steps
+    without failing the run."""
+    if not run_results.exists():
+        return []
+    built = {
+        result["unique_id"]
+        for result in json.loads(run_results.read_text()).get("results", [])
+        if result.get("unique_id", "").startswith("model.") and result.get("status") == "success"
+    }
+    reported = set()
+    for event in events:
+        unique_id = getattr(event, "metadata", {}).get("unique_id")
+        if unique_id is not None:
+            reported.add(getattr(unique_id, "value", unique_id))
+    return sorted(uid.split(".")[-1] for uid in built - reported)
 
 
 def keep_partial_parse(invocation_target: Path, project_target: Path) -> None:

@@ -1,6 +1,11 @@
 {#- One row per profile id absorbed into another, kept across builds: the rows of earlier builds are read
     back from this table, and each build adds the merges it made. reason names the identifier whose link
-    joined the absorbed profile to the survivor. -#}
+    joined the absorbed profile to the survivor.
+    Spark appends each build's new merges instead (incremental, kept by `--full-refresh`): its table
+    materialisation drops a Parquet table before creating it again, so the build could not read it back. -#}
+{%- if target.type in ('spark', 'databricks') -%}
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{%- endif %}
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
 
 with
@@ -64,7 +69,15 @@ new_merges as (
 
 ),
 
-{% if previous %}
+{% if is_incremental() %}
+all_merges as (
+
+    select from_profile_id, to_profile_id, merged_at, reason, linked_by_id_type, linked_by_id_value, linked_at
+    from new_merges
+    where from_profile_id not in (select from_profile_id from {{ this }})
+
+),
+{% elif previous %}
 all_merges as (
 
     select from_profile_id, to_profile_id, merged_at, reason, linked_by_id_type, linked_by_id_value, linked_at
