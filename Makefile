@@ -28,9 +28,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Spark's engine tests (marker `spark`, ~30 min on 2 cores) run on their own with `make test-spark`.
-test: venv lint
-	$(BIN)/python -m pytest -q -m "not spark" --durations=40
+# Every test, Spark's engine tests (marker `spark`, ~10 min on 2 cores) included; `make test-spark` runs
+# only those.
+test: venv lint java
+	$(BIN)/python -m pytest -q --durations=40
 
 test-spark: venv java
 	$(BIN)/python -m pytest -q -m spark
