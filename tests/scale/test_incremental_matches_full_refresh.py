@@ -9,7 +9,9 @@ builds with `--full-refresh` after each batch. Every mart is then compared row f
 Why B replays the batches instead of loading everything once into a fresh warehouse: stable profile ids
 are state by design (`int_identity_profile_ids_assigned` and `profile_merges` are kept by `--full-refresh`,
 as `cdp run --full-refresh` keeps them), so a warehouse that never saw the earlier builds names profiles
-differently. What a full refresh must reproduce is the incremental result given the same history.
+differently: someone first seen anonymously keeps the id hashed from their anonymous id once they
+identify, where a first build of all the events hashes their user id. What a full refresh must
+reproduce is the incremental result given the same history. Exceptions: HISTORY_TABLES, BUILD_TIME_COLUMNS.
 """
 
 from __future__ import annotations
