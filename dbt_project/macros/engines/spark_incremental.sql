@@ -30,3 +30,18 @@
     {%- do run_query('drop table if exists ' ~ scratch) -%}
     {{ return('refresh table ' ~ target) }}
 {%- endmacro %}
+
+{#- How a model that reads its own earlier rows back (profile_merges) is materialised. A table everywhere
+    it can be rebuilt from a query that reads the old table; Spark's table materialisation drops the
+    Parquet table first, so there it appends each build's new rows (incremental, kept by --full-refresh). -#}
+{% macro self_reading_table_config() -%}
+    {{ return(adapter.dispatch('self_reading_table_config', 'cdp')()) }}
+{%- endmacro %}
+
+{% macro default__self_reading_table_config() -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+{% macro spark__self_reading_table_config() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append', 'full_refresh': false}) }}
+{%- endmacro %}

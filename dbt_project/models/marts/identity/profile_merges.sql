@@ -3,9 +3,7 @@
     joined the absorbed profile to the survivor.
     Spark appends each build's new merges instead (incremental, kept by `--full-refresh`): its table
     materialisation drops a Parquet table before creating it again, so the build could not read it back. -#}
-{%- if target.type in ('spark', 'databricks') -%}
-{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
-{%- endif %}
+{{ config(**cdp.self_reading_table_config()) }}
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
 
 with
