@@ -78,7 +78,9 @@ def destination_members(home: Path) -> dict[str, int]:
     return {audience: len(keys) for audience, keys in held.items()}
 
 
-def run_demo(events: int = 50_000, profiles: int = 5_000, days: int = 90, seed: int = 42) -> DemoSummary:
+# 180 days: the predictive models train at a cutoff 90 days back (var `predictive_cutoff_days`), so the
+# demo needs history before it to show scores, not only skips.
+def run_demo(events: int = 50_000, profiles: int = 5_000, days: int = 180, seed: int = 42) -> DemoSummary:
     home = cdp_home()
     sample = prepare_sample(home / "demo_input", events, profiles, days, seed)
     land_files([sample], landing_dir())
