@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, environment_variable
 
 IDENTITY_MARTS = (
     "+identity_graph +profiles +profile_merges +identity_dropped_edges +identity_dropped_identifiers"
@@ -148,19 +147,12 @@ def build_identity(home: Path, target: Path | None = None) -> None:
     from dbt.cli.main import dbtRunner
 
     target = target or home / "dbt_target"
-    previous = os.environ.get("CDP_HOME")
-    os.environ["CDP_HOME"] = str(home)
-    try:
+    with environment_variable("CDP_HOME", str(home)):
         result = dbtRunner().invoke(
             ["build", "--select", IDENTITY_MARTS, "--exclude", "test_type:unit", "--indirect-selection", "cautious",
              "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
              "--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
         )  # fmt: skip
-    finally:
-        if previous is None:
-            os.environ.pop("CDP_HOME", None)
-        else:
-            os.environ["CDP_HOME"] = previous
     if not result.success:
         raise RuntimeError(f"dbt build of the identity models failed: {result.exception}")
 

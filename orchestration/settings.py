@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from orchestration.errors import CdpError
@@ -82,3 +84,18 @@ def apply_duckdb_settings(con: object) -> None:
     """Set the memory limit and spill directory on a DuckDB connection (the same ones dbt's profile reads)."""
     con.execute("set memory_limit = $limit", {"limit": duckdb_memory_limit()})  # type: ignore[attr-defined]
     con.execute("set temp_directory = $dir", {"dir": str(duckdb_temp_directory())})  # type: ignore[attr-defined]
+
+
+@contextmanager
+def environment_variable(name: str, value: str | None) -> Iterator[None]:
+    """`name` set to `value` (unset when None) for what runs inside, such as a dbt subprocess reading it;
+    the variable's previous state comes back afterwards."""
+    previous = os.environ.pop(name, None)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+        if previous is not None:
+            os.environ[name] = previous

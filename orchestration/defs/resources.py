@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration.settings import apply_duckdb_settings, cdp_home
+from orchestration.settings import apply_duckdb_settings, cdp_home, environment_variable
 from orchestration.warehouse import connect_warehouse
 
 
@@ -69,15 +69,8 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def exported_home(self) -> Iterator[Path]:
         """dbt's profiles.yml reads CDP_HOME: point the dbt subprocess at our home, then restore the env."""
-        previous = os.environ.get("CDP_HOME")
-        os.environ["CDP_HOME"] = str(self.home_path())
-        try:
+        with environment_variable("CDP_HOME", str(self.home_path())):
             yield self.home_path()
-        finally:
-            if previous is None:
-                os.environ.pop("CDP_HOME", None)
-            else:
-                os.environ["CDP_HOME"] = previous
 
 
 def build_resources() -> dict[str, object]:

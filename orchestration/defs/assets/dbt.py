@@ -19,7 +19,7 @@ from orchestration.defs.automation import downstream_of_new_data
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingestion.spark_staging import stage_raw_events
-from orchestration.settings import engine
+from orchestration.settings import engine, environment_variable
 
 AS_OF_ENV = "CDP_AS_OF"
 
@@ -78,15 +78,8 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
 @contextmanager
 def as_of_exported(as_of: str | None) -> Iterator[None]:
     """The dbt subprocess evaluates at `as_of` (macros/as_of.sql reads CDP_AS_OF); unset means now."""
-    previous = os.environ.pop(AS_OF_ENV, None)
-    if as_of:
-        os.environ[AS_OF_ENV] = as_of
-    try:
+    with environment_variable(AS_OF_ENV, as_of or None):
         yield
-    finally:
-        os.environ.pop(AS_OF_ENV, None)
-        if previous is not None:
-            os.environ[AS_OF_ENV] = previous
 
 
 # The features the predictive models read, and everything upstream of them, build before the
